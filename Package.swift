@@ -1,0 +1,44 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependencies point one way:
+//   bootstrap -> Handlers -> AWSServices -> AWSCore -> HTTPTransport -> CCurl
+//                Handlers -> LambdaRuntime -> HTTPTransport
+//   AWSCore -> CCrypto;  everything -> Essentials -> JSON
+// Local tooling (LocalStack, local-invoke, bench) sits beside, never underneath, the shipped code.
+let package = Package(
+    name: "ivs-chat-events",
+    products: [
+        .executable(name: "bootstrap", targets: ["bootstrap"]),
+        .executable(name: "local-invoke", targets: ["local-invoke"]),
+        .executable(name: "bench", targets: ["bench"]),
+    ],
+    targets: [
+        // System libraries, through small module maps.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+
+        // Shipped code: no Foundation, so the binary stays small and starts fast.
+        .target(name: "JSON"),
+        .target(name: "Essentials", dependencies: ["JSON"]),
+        .target(name: "HTTPTransport", dependencies: ["CCurl", "Essentials"]),
+        .target(name: "LambdaRuntime", dependencies: ["HTTPTransport", "Essentials", "JSON"]),
+        .target(name: "AWSCore", dependencies: ["HTTPTransport", "CCrypto", "Essentials", "JSON"]),
+        .target(name: "AWSServices", dependencies: ["AWSCore", "JSON"]),
+        .target(name: "Handlers", dependencies: ["LambdaRuntime", "AWSServices", "JSON", "Essentials"]),
+        .executableTarget(name: "bootstrap", dependencies: ["Handlers", "LambdaRuntime"]),
+
+        // Local tooling: Runtime API emulator, AWS stand-ins, the invoke CLI and benchmarks.
+        .target(name: "LocalStack", dependencies: ["JSON", "AWSCore"]),
+        .executableTarget(name: "local-invoke", dependencies: ["LocalStack"]),
+        .executableTarget(name: "bench", dependencies: ["LocalStack", "JSON"]),
+
+        .testTarget(name: "UnitTests",
+                    dependencies: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime",
+                                   "AWSCore", "AWSServices", "Handlers"]),
+        .testTarget(name: "IntegrationTests",
+                    dependencies: ["LocalStack", "JSON", "bootstrap", "local-invoke"]),
+    ]
+)

@@ -1,0 +1,86 @@
+import JSON
+
+/// The function's log: plain lines by default, one JSON object per line when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`, filtered by `AWS_LAMBDA_LOG_LEVEL`. Lines go to standard error,
+/// each in one write. Never pass a token, credential or signature to it.
+public enum Log {
+    /// Severity, in increasing order.
+    public enum Level: Int, Sendable, Comparable {
+        case trace, debug, info, warn, error, fatal
+
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+
+        /// The name Lambda uses (`INFO`, `WARN`, …).
+        public var name: String {
+            switch self {
+            case .trace: "TRACE"
+            case .debug: "DEBUG"
+            case .info: "INFO"
+            case .warn: "WARN"
+            case .error: "ERROR"
+            case .fatal: "FATAL"
+            }
+        }
+
+        /// Parses a level name as Lambda's `AWS_LAMBDA_LOG_LEVEL` spells it (any case; `WARNING` too).
+        public init?(name: String) {
+            switch name.uppercased() {
+            case "TRACE": self = .trace
+            case "DEBUG": self = .debug
+            case "INFO": self = .info
+            case "WARN", "WARNING": self = .warn
+            case "ERROR": self = .error
+            case "FATAL": self = .fatal
+            default: return nil
+            }
+        }
+    }
+
+    /// Line format.
+    public enum Format: Sendable { case text, json }
+
+    /// Minimum level written.
+    nonisolated(unsafe) public static var level: Level = .info
+    /// Line format.
+    nonisolated(unsafe) public static var format: Format = .text
+    /// The invocation being served, stamped on every line while set.
+    nonisolated(unsafe) public static var requestId: String?
+    /// Where lines go (standard error unless replaced, e.g. by tests).
+    nonisolated(unsafe) public static var sink: (String) -> Void = { writeLine(toStandardError: $0) }
+
+    /// Reads `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL`.
+    public static func configureFromEnvironment() {
+        format = Environment.get("AWS_LAMBDA_LOG_FORMAT")?.uppercased() == "JSON" ? .json : .text
+        if let name = Environment.nonEmpty("AWS_LAMBDA_LOG_LEVEL"), let parsed = Level(name: name) { level = parsed }
+    }
+
+    @inline(__always) public static func isEnabled(_ l: Level) -> Bool { l >= level }
+
+    public static func trace(_ message: @autoclosure () -> String) { write(.trace, message) }
+    public static func debug(_ message: @autoclosure () -> String) { write(.debug, message) }
+    public static func info(_ message: @autoclosure () -> String) { write(.info, message) }
+    public static func warn(_ message: @autoclosure () -> String) { write(.warn, message) }
+    public static func error(_ message: @autoclosure () -> String) { write(.error, message) }
+    public static func fatal(_ message: @autoclosure () -> String) { write(.fatal, message) }
+
+    private static func write(_ l: Level, _ message: () -> String) {
+        guard l >= level else { return }
+        sink(formatLine(level: l, message: message(), requestId: requestId, format: format,
+                        timestamp: UTCTimestamp.now().iso8601Milliseconds))
+    }
+
+    /// One log line, as written.
+    public static func formatLine(level l: Level, message: String, requestId: String?, format: Format, timestamp: String) -> String {
+        switch format {
+        case .text:
+            if let requestId { return "\(timestamp) \(requestId) \(l.name) \(message)" }
+            return "\(timestamp) \(l.name) \(message)"
+        case .json:
+            var line = "{\"timestamp\":\"\(timestamp)\",\"level\":\"\(l.name)\""
+            if let requestId { line += ",\"requestId\":\(JSONValue.quoted(requestId))" }
+            line += ",\"message\":\(JSONValue.quoted(message))}"
+            return line
+        }
+    }
+}
+

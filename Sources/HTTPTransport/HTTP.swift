@@ -1,0 +1,72 @@
+/// An HTTP request as handed to a `CurlConnection`.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    /// Header fields in the order they are sent.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// An HTTP response: status, header fields (names as received) and body.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first header named `name`, compared case-insensitively.
+    public func header(_ name: String) -> String? {
+        for field in headers where field.name.lowercasedASCII == name.lowercasedASCII { return field.value }
+        return nil
+    }
+
+    /// The body as UTF-8 text.
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Why a request got no HTTP response.
+public struct HTTPTransportError: Error, CustomStringConvertible, Sendable {
+    /// The broad reason: it decides whether a retry can help.
+    public enum Kind: Sendable, Equatable {
+        /// The server could not be reached (refused, unresolved, connect timed out).
+        case connect
+        /// The request's time budget ran out before the answer was complete.
+        case timeout
+        /// The connection failed mid-request (reset, closed, malformed answer).
+        case connection
+        /// A local problem (bad URL, TLS set-up, out of memory): retrying will not help.
+        case local
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+extension String {
+    /// ASCII lower-casing, enough for HTTP header names.
+    public var lowercasedASCII: String {
+        var changed = false
+        for b in utf8 where b >= 65 && b <= 90 { changed = true; break }
+        guard changed else { return self }
+        return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+}

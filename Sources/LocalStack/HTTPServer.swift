@@ -1,0 +1,235 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A request received by `HTTPServer`.
+public struct ServerRequest: Sendable {
+    public var method: String
+    /// The request target: path and query as received.
+    public var target: String
+    /// Header fields with lower-cased names, in order.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    /// The path without the query string.
+    public var path: String { target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? target }
+
+    /// The first header named `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.name == lower }?.value
+    }
+}
+
+/// What the server does with a request: answer it, or fail the connection on purpose (for fault tests).
+public enum ServerReply: Sendable {
+    case respond(status: Int, headers: [(String, String)], body: [UInt8])
+    /// Close the connection without answering.
+    case dropConnection
+    /// Answer with only part of the headers, then reset the connection.
+    case resetMidResponse
+
+    /// A JSON answer.
+    public static func json(_ status: Int, _ body: String, headers: [(String, String)] = []) -> ServerReply {
+        .respond(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
+    }
+}
+
+/// A small threaded HTTP/1.1 server on the loopback interface, for the local Runtime API emulator
+/// and the AWS stand-ins. One thread per connection, keep-alive, `Content-Length` bodies.
+public final class HTTPServer: @unchecked Sendable {
+    public typealias Handler = @Sendable (ServerRequest) -> ServerReply
+
+    /// The port it listens on (chosen by the system when 0 was asked for).
+    public let port: Int
+    private let listener: Int32
+    private let handler: Handler
+    private let lock = NSLock()
+    private var connections: Set<Int32> = []
+    private var stopped = false
+
+    /// Starts listening on 127.0.0.1:`port` (0: any free port) and serving on background threads.
+    public init(port: Int = 0, handler: @escaping Handler) throws {
+        self.handler = handler
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ServerError("socket: \(String(cString: strerror(errno)))") }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 128) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw ServerError("bind/listen on 127.0.0.1:\(port): \(reason)")
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.port = Int(UInt16(bigEndian: actual.sin_port))
+        self.listener = fd
+        let thread = Thread { [self] in acceptLoop() }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Stops accepting and closes every open connection.
+    public func stop() {
+        lock.lock()
+        guard !stopped else { lock.unlock(); return }
+        stopped = true
+        let open = connections
+        lock.unlock()
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    deinit { stop() }
+
+    private func acceptLoop() {
+        while true {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            lock.lock()
+            if stopped { lock.unlock(); close(fd); return }
+            connections.insert(fd)
+            lock.unlock()
+            let thread = Thread { [self] in serve(fd) }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer {
+            lock.lock(); connections.remove(fd); lock.unlock()
+            close(fd)
+        }
+        var reader = SocketReader(fd: fd)
+        while let request = reader.readRequest() {
+            let reply = handler(request)
+            switch reply {
+            case .dropConnection:
+                return
+            case .resetMidResponse:
+                _ = sendAll(fd, Array("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"partial\":".utf8))
+                var l = linger(l_onoff: 1, l_linger: 0)
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+                return
+            case let .respond(status, headers, body):
+                var head = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n"
+                for (name, value) in headers { head += "\(name): \(value)\r\n" }
+                head += "Content-Length: \(body.count)\r\n\r\n"
+                if !sendAll(fd, Array(head.utf8) + body) { return }
+                if request.header("connection")?.lowercased() == "close" { return }
+            }
+        }
+    }
+}
+
+/// A server set-up failure.
+public struct ServerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let n = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            if n < 0 { if errno == EINTR { continue }; return false }
+            offset += n
+        }
+        return true
+    }
+}
+
+private func reasonPhrase(_ status: Int) -> String {
+    switch status {
+    case 200: "OK"
+    case 201: "Created"
+    case 202: "Accepted"
+    case 204: "No Content"
+    case 400: "Bad Request"
+    case 401: "Unauthorized"
+    case 403: "Forbidden"
+    case 404: "Not Found"
+    case 413: "Payload Too Large"
+    case 429: "Too Many Requests"
+    case 500: "Internal Server Error"
+    case 502: "Bad Gateway"
+    case 503: "Service Unavailable"
+    default: "Status"
+    }
+}
+
+/// Buffered reads of HTTP/1.1 requests from one socket.
+private struct SocketReader {
+    let fd: Int32
+    var buffer: [UInt8] = []
+    var start = 0
+
+    init(fd: Int32) { self.fd = fd }
+
+    mutating func fill() -> Bool {
+        if start > 65536 { buffer.removeFirst(start); start = 0 }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            buffer.append(contentsOf: chunk[0..<n])
+            return true
+        }
+    }
+
+    mutating func readRequest() -> ServerRequest? {
+        // Head.
+        var headEnd: Int?
+        while headEnd == nil {
+            if buffer.count - start >= 4 {
+                var i = start
+                while i + 3 < buffer.count {
+                    if buffer[i] == 13, buffer[i + 1] == 10, buffer[i + 2] == 13, buffer[i + 3] == 10 { headEnd = i; break }
+                    i += 1
+                }
+            }
+            if headEnd == nil, !fill() { return nil }
+        }
+        let head = String(decoding: buffer[start..<headEnd!], as: UTF8.self)
+        start = headEnd! + 4
+        var lines = head.components(separatedBy: "\r\n")
+        let requestLine = lines.removeFirst().split(separator: " ")
+        guard requestLine.count >= 2 else { return nil }
+        var headers: [(name: String, value: String)] = []
+        var contentLength = 0
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers.append((name, value))
+            if name == "content-length" { contentLength = Int(value) ?? 0 }
+        }
+        while buffer.count - start < contentLength { if !fill() { return nil } }
+        let body = Array(buffer[start..<(start + contentLength)])
+        start += contentLength
+        return ServerRequest(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
+    }
+}
