@@ -1,0 +1,91 @@
+// local-invoke: runs the real `bootstrap` against a local Runtime API emulator (and local stand-ins
+// for the AWS services it calls), hands it sample events, and prints what happened. No Docker, no
+// AWS account. Exit status: 0 all invocations succeeded, 1 a function error, 2 an init error or a
+// crash, 64 bad usage.
+import Foundation
+import LocalStack
+
+let usage = """
+usage: local-invoke --handler NAME --event FILE [--event FILE ...] [--env KEY=VALUE ...]
+                    [--bootstrap PATH] [--wrap COMMAND] [--timeout-ms N] [--quiet]
+
+  --handler NAME    the _HANDLER to run (streamStarted, multihostInvite)
+  --event FILE      an event JSON file (from events/); repeat to invoke several times
+  --env KEY=VALUE   extra environment for the function
+  --bootstrap PATH  the runtime binary (default: bootstrap beside this tool)
+  --wrap COMMAND    run the binary through COMMAND (e.g. scripts/run-in-empty-root.sh build/StreamFunction)
+  --timeout-ms N    the function's timeout per invocation (default 3000)
+  --quiet           do not echo the function's log lines
+"""
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("local-invoke: \(message)\n\n\(usage)\n".utf8))
+    exit(64)
+}
+
+var handler: String?
+var eventFiles: [String] = []
+var environment: [String: String] = [:]
+var bootstrap = BuildProducts.path("bootstrap")
+var wrap: [String] = []
+var timeout: Int64 = 3000
+var quiet = false
+
+var args = CommandLine.arguments.dropFirst()
+while let arg = args.popFirst() {
+    func value() -> String { guard let v = args.popFirst() else { fail("\(arg) needs a value") }; return v }
+    switch arg {
+    case "--handler": handler = value()
+    case "--event": eventFiles.append(value())
+    case "--env":
+        let pair = value()
+        guard let eq = pair.firstIndex(of: "=") else { fail("--env takes KEY=VALUE, got '\(pair)'") }
+        environment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+    case "--bootstrap": bootstrap = value()
+    case "--wrap": wrap = value().split(separator: " ").map(String.init)
+    case "--timeout-ms": timeout = Int64(value()) ?? { fail("--timeout-ms takes a number") }()
+    case "--quiet": quiet = true
+    case "-h", "--help": print(usage); exit(0)
+    default: fail("unknown argument '\(arg)'")
+    }
+}
+guard let handler else { fail("--handler is required") }
+guard !eventFiles.isEmpty else { fail("at least one --event is required") }
+let events: [(String, [UInt8])] = eventFiles.map { path in
+    guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read event file '\(path)'") }
+    return (path, Array(data))
+}
+
+let session: LocalSession
+do {
+    session = try LocalSession(handler: handler, environment: environment, bootstrap: bootstrap,
+                               commandPrefix: wrap, echoLogs: !quiet)
+} catch {
+    FileHandle.standardError.write(Data("local-invoke: could not start: \(error)\n".utf8))
+    exit(2)
+}
+
+var status: Int32 = 0
+for (path, event) in events {
+    print("▶ \(handler) ← \(path)")
+    let outcome = session.function.invoke(event, timeoutMilliseconds: timeout)
+    switch outcome {
+    case let .response(body):
+        print("✔ response: \(String(decoding: body, as: UTF8.self))")
+    case let .error(type, body):
+        print("✘ error \(type): \(String(decoding: body, as: UTF8.self))")
+        status = max(status, 1)
+    case let .noOutcome(why):
+        if let initError = session.function.emulator.initError {
+            print("✘ init error \(initError.type): \(String(decoding: initError.body, as: UTF8.self))")
+        } else {
+            print("✘ no outcome: \(why)")
+        }
+        status = 2
+    }
+    for line in session.drainServiceLog() { print("  ↳ \(line)") }
+    if status == 2 { break }
+}
+let exitStatus = session.stop()
+if status == 0 && exitStatus != 0 && session.function.emulator.initError != nil { status = 2 }
+exit(status)

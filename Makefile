@@ -1,0 +1,50 @@
+# ivs-chat-events: build, test, run locally, benchmark. SAM's build-<LogicalId> targets live in deploy.mk.
+SHELL := /bin/bash
+SWIFT ?= swift
+HANDLER ?= streamStarted
+EVENT ?= events/stream-start.json
+BIN := .build/debug
+
+# System packages the build needs (Debian/Ubuntu names) and the pkg-config modules that prove them.
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config
+.DEFAULT_GOAL := build
+
+.PHONY: deps build test invoke demo bench clean
+
+## deps: install libcurl/OpenSSL headers when missing (Debian/Ubuntu), or say what is needed.
+deps:
+	@if pkg-config --exists libcurl libcrypto 2>/dev/null && [ -f /usr/include/x86_64-linux-gnu/curl/curl.h -o -f /usr/include/curl/curl.h -o -f /usr/include/aarch64-linux-gnu/curl/curl.h ]; then :; \
+	elif command -v apt-get >/dev/null; then \
+		echo "Installing $(APT_PACKAGES)…"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	else \
+		echo "error: libcurl and OpenSSL development files are missing; install libcurl (OpenSSL flavour), OpenSSL and pkg-config development packages with your system's package manager." >&2; exit 1; \
+	fi
+
+## build: debug build of every product.
+build: deps
+	$(SWIFT) build
+
+## test: every test (unit, and integration through the real bootstrap binary).
+test: deps
+	$(SWIFT) test
+
+## invoke: run a handler locally on a sample event (no Docker, no AWS account).
+##   make invoke HANDLER=streamStarted EVENT=events/stream-start.json
+invoke: build
+	$(BIN)/local-invoke --handler $(HANDLER) --event $(EVENT)
+
+## demo: every sample event through its handler.
+demo: build
+	$(BIN)/local-invoke --handler streamStarted $(foreach e,$(wildcard events/stream-*.json),--event $(e))
+
+## bench: release build, then the benchmarks (figures on the console and in BENCHMARKS.md).
+bench: deps
+	$(SWIFT) build -c release
+	.build/release/bench
+
+clean:
+	rm -rf .build build .aws-sam
+
+-include deploy.mk

@@ -1,0 +1,21 @@
+import Essentials
+import LambdaRuntime
+
+/// The handlers this one binary serves, by `_HANDLER` name.
+public enum HandlerRegistry {
+    /// Production handlers.
+    public static let names = ["streamStarted", "multihostInvite"]
+
+    /// Makes the handler named `name`, reading its configuration from the environment.
+    /// Diagnostic handlers (`test.*`) exist only when `IVS_CHAT_EVENTS_TEST_HANDLERS=1`.
+    public static func make(_ name: String) throws(InitError) -> LambdaHandler {
+        switch name {
+        default:
+            if Environment.get("IVS_CHAT_EVENTS_TEST_HANDLERS") == "1", let handler = DiagnosticHandler(name: name) {
+                return handler
+            }
+            if name.isEmpty { throw InitError("Runtime.NoSuchHandler", "_HANDLER is not set; known handlers: \(names.joined(separator: ", "))") }
+            throw InitError.noSuchHandler(name, known: names)
+        }
+    }
+}

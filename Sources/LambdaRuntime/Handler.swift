@@ -1,0 +1,79 @@
+import Essentials
+
+/// What a function does with one invocation: takes the event's bytes, returns the response's bytes,
+/// or throws. A thrown `FunctionError` keeps its type and message; any other error is reported with
+/// its Swift type name.
+public protocol LambdaHandler: AnyObject {
+    func handle(_ event: [UInt8], context: InvocationContext) throws -> [UInt8]
+}
+
+/// An error the function reports to Lambda with a type of its choosing (`Category.Reason` form,
+/// e.g. `Event.InvalidJSON`) and a message safe to show to the caller.
+public protocol FunctionError: Error {
+    var errorType: String { get }
+    var errorMessage: String { get }
+}
+
+/// A plain `FunctionError`.
+public struct LambdaError: FunctionError, CustomStringConvertible {
+    public let errorType: String
+    public let errorMessage: String
+
+    public init(_ errorType: String, _ errorMessage: String) {
+        self.errorType = errorType
+        self.errorMessage = errorMessage
+    }
+
+    public var description: String { "\(errorType): \(errorMessage)" }
+}
+
+/// A start-up failure: reported to `/runtime/init/error`, after which the process exits.
+public struct InitError: Error, CustomStringConvertible {
+    /// `Runtime.NoSuchHandler`, `Runtime.InvalidConfiguration`, …
+    public let errorType: String
+    public let errorMessage: String
+
+    public init(_ errorType: String, _ errorMessage: String) {
+        self.errorType = errorType
+        self.errorMessage = errorMessage
+    }
+
+    /// An unknown `_HANDLER`.
+    public static func noSuchHandler(_ name: String, known: [String]) -> InitError {
+        InitError("Runtime.NoSuchHandler", "no handler named '\(name)'; known handlers: \(known.joined(separator: ", "))")
+    }
+
+    /// Missing or invalid configuration.
+    public static func invalidConfiguration(_ message: String) -> InitError {
+        InitError("Runtime.InvalidConfiguration", message)
+    }
+
+    public var description: String { "\(errorType): \(errorMessage)" }
+}
+
+/// Everything the Runtime API says about one invocation.
+public struct InvocationContext: Sendable {
+    public let requestId: String
+    /// When Lambda stops the invocation, in epoch milliseconds.
+    public let deadlineEpochMilliseconds: Int64
+    public let invokedFunctionArn: String?
+    public let traceId: String?
+    public let clientContext: String?
+    public let cognitoIdentity: String?
+    public let tenantId: String?
+
+    public init(requestId: String, deadlineEpochMilliseconds: Int64, invokedFunctionArn: String? = nil,
+                traceId: String? = nil, clientContext: String? = nil, cognitoIdentity: String? = nil,
+                tenantId: String? = nil) {
+        self.requestId = requestId
+        self.deadlineEpochMilliseconds = deadlineEpochMilliseconds
+        self.invokedFunctionArn = invokedFunctionArn
+        self.traceId = traceId
+        self.clientContext = clientContext
+        self.cognitoIdentity = cognitoIdentity
+        self.tenantId = tenantId
+    }
+
+    /// Milliseconds left before the deadline (negative once it has passed).
+    public var remainingMilliseconds: Int64 { deadlineEpochMilliseconds - Clock.epochMilliseconds() }
+}

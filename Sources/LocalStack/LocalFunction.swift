@@ -1,0 +1,60 @@
+import Foundation
+
+/// The function running locally as Lambda would run it: a `RuntimeAPIEmulator` and the real
+/// `bootstrap` process pointed at it. Used by `local-invoke`, the integration tests and `bench`.
+public final class LocalFunction: @unchecked Sendable {
+    public let emulator: RuntimeAPIEmulator
+    public let process: LambdaProcess
+
+    /// Starts `bootstrap` with `_HANDLER=handler` and `environment`. `commandPrefix` runs it
+    /// through another command (e.g. the empty-root wrapper); `runtimeAPI` overrides the
+    /// `AWS_LAMBDA_RUNTIME_API` value given to it (to test other spellings of the address).
+    public init(handler: String, environment: [String: String] = [:], bootstrap: String = BuildProducts.path("bootstrap"),
+                commandPrefix: [String] = [], runtimeAPI: ((String) -> String)? = nil, echoLogs: Bool = false) throws {
+        let emulator = try RuntimeAPIEmulator()
+        self.emulator = emulator
+        var env = [
+            "AWS_LAMBDA_RUNTIME_API": runtimeAPI?(emulator.address) ?? emulator.address,
+            "_HANDLER": handler,
+            "AWS_LAMBDA_FUNCTION_NAME": "ivs-chat-events-local",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "LAMBDA_TASK_ROOT": "/var/task",
+        ]
+        env.merge(environment) { $1 }
+        process = try LambdaProcess(command: commandPrefix + [bootstrap], environment: env, echo: echoLogs,
+                                    onExit: { _ in emulator.runtimeExited() })
+    }
+
+    /// Hands `event` to the function and waits for its outcome.
+    public func invoke(_ event: [UInt8], timeoutMilliseconds: Int64 = 3000) -> RuntimeAPIEmulator.Outcome {
+        emulator.invoke(event: event, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Hands `text` to the function and waits for its outcome.
+    public func invoke(_ text: String, timeoutMilliseconds: Int64 = 3000) -> RuntimeAPIEmulator.Outcome {
+        invoke(Array(text.utf8), timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Stops the process and the emulator; returns the exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        process.stop()
+        emulator.stop()
+        return process.waitForExit()
+    }
+}
+
+/// Where this package's built executables are: beside the running one.
+public enum BuildProducts {
+    /// The path of the product `name` in the same build folder as the current executable.
+    public static func path(_ name: String) -> String {
+        if let override = ProcessInfo.processInfo.environment["IVS_CHAT_EVENTS_BIN_DIR"] { return override + "/" + name }
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// The package's root folder (where Package.swift is), found from this source file.
+    public static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+}
