@@ -1,0 +1,159 @@
+import HTTPTransport
+import JSON
+
+/// Why an AWS call failed. Every case's `description` is safe to log (no credentials, signatures or tokens).
+public enum AWSError: Error, Sendable, CustomStringConvertible {
+    /// An input broke a service constraint; no request was sent.
+    case invalidInput(AWSInputError)
+    /// The service answered with an error.
+    case service(AWSServiceError)
+    /// No answer: connection or time-out trouble on the last attempt.
+    case transport(AWSTransportError)
+    /// The deadline left no time for (another) attempt.
+    case deadlineExceeded(AWSDeadlineExceededError)
+    /// A 2xx answer that could not be read.
+    case invalidResponse(AWSResponseError)
+
+    public var description: String {
+        switch self {
+        case let .invalidInput(e): e.description
+        case let .service(e): e.description
+        case let .transport(e): e.description
+        case let .deadlineExceeded(e): e.description
+        case let .invalidResponse(e): e.description
+        }
+    }
+
+    /// Attempts made (0 when none was).
+    public var attempts: Int {
+        switch self {
+        case .invalidInput: 0
+        case let .service(e): e.attempts
+        case let .transport(e): e.attempts
+        case let .deadlineExceeded(e): e.attempts
+        case let .invalidResponse(e): e.attempts
+        }
+    }
+
+    /// The service error, if the service answered with one.
+    public var serviceError: AWSServiceError? { if case let .service(e) = self { return e }; return nil }
+}
+
+/// An input that breaks a service constraint, caught before any request.
+public struct AWSInputError: Error, Sendable, CustomStringConvertible {
+    public let operation: String
+    /// The offending input field (`roomIdentifier`, `attributes`, …).
+    public let field: String
+    public let message: String
+
+    public init(operation: String, field: String, message: String) {
+        self.operation = operation
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { "\(operation): invalid \(field): \(message)" }
+}
+
+/// An error answer from an AWS service.
+public struct AWSServiceError: Error, Sendable, CustomStringConvertible {
+    public let service: String
+    public let operation: String
+    /// The error code (`ValidationException`, `ThrottlingException`, …), `HTTP <status>` when none was given.
+    public let type: String
+    public let message: String
+    public let status: Int
+    /// `x-amzn-RequestId`.
+    public let requestId: String?
+    public let attempts: Int
+
+    public init(service: String, operation: String, type: String, message: String, status: Int, requestId: String?, attempts: Int) {
+        self.service = service
+        self.operation = operation
+        self.type = type
+        self.message = message
+        self.status = status
+        self.requestId = requestId
+        self.attempts = attempts
+    }
+
+    /// Reads an error answer: type from `x-amzn-ErrorType` (up to `:`), else body `__type` (after `#`)
+    /// or `code`; message from `message`, `Message` or `exceptionMessage`.
+    public init(service: String, operation: String, response: HTTPResponse, attempts: Int) {
+        let body = try? JSONValue.parse(response.body)
+        var type = response.header("x-amzn-ErrorType").map { String($0.prefix { $0 != ":" }) } ?? ""
+        if type.isEmpty, let t = body?["__type"]?.stringValue ?? body?["code"]?.stringValue {
+            type = t.lastIndex(of: "#").map { String(t[t.index(after: $0)...]) } ?? t
+        }
+        if type.isEmpty { type = "HTTP \(response.status)" }
+        let message = body?["message"]?.stringValue ?? body?["Message"]?.stringValue ?? body?["exceptionMessage"]?.stringValue
+            ?? (body == nil ? String(response.text.prefix(200)) : "")
+        self.init(service: service, operation: operation, type: type, message: message, status: response.status,
+                  requestId: response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id"), attempts: attempts)
+    }
+
+    static let throttlingTypes: Set<String> = [
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+        "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
+        "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    ]
+    static let transientTypes: Set<String> = ["RequestTimeout", "RequestTimeoutException", "InternalError", "InternalServerException"]
+
+    /// Throttling (429 or a throttling code).
+    public var isThrottling: Bool { status == 429 || Self.throttlingTypes.contains(type) }
+    /// Whether the SDKs' standard retry mode retries it: throttling, 5xx and transient codes; never other 4xx.
+    public var isRetryable: Bool { isThrottling || status >= 500 || Self.transientTypes.contains(type) }
+
+    public var description: String {
+        "\(service) \(operation) failed: \(type) (HTTP \(status)): \(message)"
+            + (requestId.map { " [request id \($0)]" } ?? "") + (attempts > 1 ? " after \(attempts) attempts" : "")
+    }
+}
+
+/// No answer from the service (connection refused or reset, time-out).
+public struct AWSTransportError: Error, Sendable, CustomStringConvertible {
+    public let service: String
+    public let operation: String
+    public let kind: HTTPTransportError.Kind
+    public let message: String
+    public let attempts: Int
+
+    /// Connection and time-out failures are retried; local ones (bad URL, TLS set-up) are not.
+    public var isRetryable: Bool { kind != .local }
+
+    public var description: String {
+        "\(service) \(operation) failed: no answer (\(kind)): \(message)" + (attempts > 1 ? " after \(attempts) attempts" : "")
+    }
+}
+
+/// The call's deadline left no time for another attempt (or a back-off sleep).
+public struct AWSDeadlineExceededError: Error, Sendable, CustomStringConvertible {
+    public let service: String
+    public let operation: String
+    public let attempts: Int
+    /// What the last attempt got, if one was made.
+    public let lastError: String?
+
+    public var description: String {
+        "\(service) \(operation): deadline exceeded after \(attempts) attempt\(attempts == 1 ? "" : "s")"
+            + (lastError.map { "; last: \($0)" } ?? "")
+    }
+}
+
+/// A success answer whose body could not be read as the operation's output.
+public struct AWSResponseError: Error, Sendable, CustomStringConvertible {
+    public let service: String
+    public let operation: String
+    public let message: String
+    public let attempts: Int
+
+    public init(service: String, operation: String, message: String, attempts: Int = 1) {
+        self.service = service
+        self.operation = operation
+        self.message = message
+        self.attempts = attempts
+    }
+
+    public var description: String { "\(service) \(operation): unreadable answer: \(message)" }
+}

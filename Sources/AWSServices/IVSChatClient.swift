@@ -1,0 +1,62 @@
+import AWSCore
+import Essentials
+import JSON
+
+/// What a chat token lets its holder do.
+public enum ChatCapability: String, Sendable, CaseIterable {
+    case sendMessage = "SEND_MESSAGE"
+    case disconnectUser = "DISCONNECT_USER"
+    case deleteMessage = "DELETE_MESSAGE"
+}
+
+/// A chat token from `CreateChatToken`. The token itself is a `Secret`: it never prints.
+public struct ChatToken: Sendable {
+    public let token: Secret
+    public let tokenExpirationTime: String?
+    public let sessionExpirationTime: String?
+}
+
+/// Amazon IVS Chat: `SendEvent` and `CreateChatToken`.
+public final class IVSChatClient {
+    public let client: AWSClient
+
+    public init(client: AWSClient) { self.client = client }
+
+    /// A client for the endpoint the environment names (`AWS_ENDPOINT_URL_IVSCHAT`, …).
+    public convenience init(configuration: AWSClientConfiguration, lookup: (String) -> String? = Environment.nonEmpty) throws(AWSConfigurationError) {
+        self.init(client: try AWSClient(service: .ivsChat, configuration: configuration, lookup: lookup))
+    }
+
+    /// Sends a custom event to every client connected to the room; returns the event id.
+    public func sendEvent(roomIdentifier: String, eventName: String, attributes: [String: String] = [:], deadline: Int64) throws(AWSError) -> String {
+        let op = "SendEvent"
+        try AWSError.check(IVSConstraints.roomARNProblem(roomIdentifier), operation: op, field: "roomIdentifier")
+        try AWSError.check(IVSConstraints.lengthProblem(eventName, min: 1, max: 100), operation: op, field: "eventName")
+        try AWSError.check(IVSConstraints.attributesProblem(attributes), operation: op, field: "attributes")
+        var input: [(key: String, value: JSONValue)] = [("roomIdentifier", .string(roomIdentifier)), ("eventName", .string(eventName))]
+        if !attributes.isEmpty { input.append(("attributes", .stringMap(attributes))) }
+        let output = try client.call(op, input: .object(input), deadline: deadline)
+        return try requireString(output["id"], "id", service: client.service.name, operation: op)
+    }
+
+    /// Creates a token for `userId` to connect to the room.
+    public func createChatToken(roomIdentifier: String, userId: String, capabilities: [ChatCapability] = [],
+                                sessionDurationInMinutes: Int? = nil, attributes: [String: String] = [:],
+                                deadline: Int64) throws(AWSError) -> ChatToken {
+        let op = "CreateChatToken"
+        try AWSError.check(IVSConstraints.roomARNProblem(roomIdentifier), operation: op, field: "roomIdentifier")
+        try AWSError.check(IVSConstraints.lengthProblem(userId, min: 1, max: 128), operation: op, field: "userId")
+        if let minutes = sessionDurationInMinutes {
+            try AWSError.check(IVSConstraints.rangeProblem(minutes, 1...180), operation: op, field: "sessionDurationInMinutes")
+        }
+        try AWSError.check(IVSConstraints.attributesProblem(attributes), operation: op, field: "attributes")
+        var input: [(key: String, value: JSONValue)] = [("roomIdentifier", .string(roomIdentifier)), ("userId", .string(userId))]
+        if !capabilities.isEmpty { input.append(("capabilities", .array(capabilities.map { .string($0.rawValue) }))) }
+        if let minutes = sessionDurationInMinutes { input.append(("sessionDurationInMinutes", .int(minutes))) }
+        if !attributes.isEmpty { input.append(("attributes", .stringMap(attributes))) }
+        let output = try client.call(op, input: .object(input), deadline: deadline)
+        return ChatToken(token: Secret(try requireString(output["token"], "token", service: client.service.name, operation: op)),
+                         tokenExpirationTime: output["tokenExpirationTime"]?.stringValue,
+                         sessionExpirationTime: output["sessionExpirationTime"]?.stringValue)
+    }
+}
