@@ -1,3 +1,5 @@
+import AWSCore
+import AWSServices
 import Essentials
 import LambdaRuntime
 
@@ -10,6 +12,12 @@ public enum HandlerRegistry {
     /// Diagnostic handlers (`test.*`) exist only when `IVS_CHAT_EVENTS_TEST_HANDLERS=1`.
     public static func make(_ name: String) throws(InitError) -> LambdaHandler {
         switch name {
+        case "streamStarted":
+            let configuration = try StreamStateConfiguration.fromEnvironment()
+            let aws = try awsConfiguration()
+            return StreamStateHandler(configuration: configuration, chat: try initStep { () throws(AWSConfigurationError) in
+                try IVSChatClient(configuration: aws)
+            })
         default:
             if Environment.get("IVS_CHAT_EVENTS_TEST_HANDLERS") == "1", let handler = DiagnosticHandler(name: name) {
                 return handler
@@ -17,5 +25,15 @@ public enum HandlerRegistry {
             if name.isEmpty { throw InitError("Runtime.NoSuchHandler", "_HANDLER is not set; known handlers: \(names.joined(separator: ", "))") }
             throw InitError.noSuchHandler(name, known: names)
         }
+    }
+
+    /// Credentials and region from the environment, as an init error when missing.
+    static func awsConfiguration() throws(InitError) -> AWSClientConfiguration {
+        try initStep { () throws(AWSConfigurationError) in try AWSClientConfiguration.fromEnvironment() }
+    }
+
+    /// Runs a set-up step, turning AWS configuration problems into init errors.
+    static func initStep<T>(_ step: () throws(AWSConfigurationError) -> T) throws(InitError) -> T {
+        do { return try step() } catch { throw .invalidConfiguration("\(error)") }
     }
 }

@@ -8,11 +8,14 @@ public final class LocalFunction: @unchecked Sendable {
 
     /// Starts `bootstrap` with `_HANDLER=handler` and `environment`. `commandPrefix` runs it
     /// through another command (e.g. the empty-root wrapper); `runtimeAPI` overrides the
-    /// `AWS_LAMBDA_RUNTIME_API` value given to it (to test other spellings of the address).
+    /// `AWS_LAMBDA_RUNTIME_API` value given to it (to test other spellings of the address);
+    /// `prepare` sets the emulator up (e.g. faults) before the process starts.
     public init(handler: String, environment: [String: String] = [:], bootstrap: String = BuildProducts.path("bootstrap"),
-                commandPrefix: [String] = [], runtimeAPI: ((String) -> String)? = nil, echoLogs: Bool = false) throws {
+                commandPrefix: [String] = [], runtimeAPI: ((String) -> String)? = nil, echoLogs: Bool = false,
+                prepare: (RuntimeAPIEmulator) -> Void = { _ in }) throws {
         let emulator = try RuntimeAPIEmulator()
         self.emulator = emulator
+        prepare(emulator)
         var env = [
             "AWS_LAMBDA_RUNTIME_API": runtimeAPI?(emulator.address) ?? emulator.address,
             "_HANDLER": handler,

@@ -8,8 +8,9 @@ import Testing
 @Suite struct RuntimeTests {
     static let testEnv = ["IVS_CHAT_EVENTS_TEST_HANDLERS": "1"]
 
-    func start(_ handler: String, env: [String: String] = [:], runtimeAPI: ((String) -> String)? = nil) throws -> LocalFunction {
-        try LocalFunction(handler: handler, environment: Self.testEnv.merging(env) { $1 }, runtimeAPI: runtimeAPI)
+    func start(_ handler: String, env: [String: String] = [:], runtimeAPI: ((String) -> String)? = nil,
+               prepare: (RuntimeAPIEmulator) -> Void = { _ in }) throws -> LocalFunction {
+        try LocalFunction(handler: handler, environment: Self.testEnv.merging(env) { $1 }, runtimeAPI: runtimeAPI, prepare: prepare)
     }
 
     func json(_ outcome: RuntimeAPIEmulator.Outcome) throws -> JSONValue {
@@ -99,20 +100,18 @@ import Testing
     }
 
     @Test func transientNextFailuresAreRetried() throws {
-        let function = try start("test.echo")
+        let function = try start("test.echo", prepare: { $0.injectNextFaults([.drop, .status(502)]) })
         defer { function.stop() }
-        function.emulator.injectNextFaults([.drop, .status(502)])
         #expect(function.invoke(#"{"n":1}"#) == .response(Array(#"{"n":1}"#.utf8)))
         #expect(function.emulator.nextRequestCount >= 3)
         #expect(function.process.isRunning)
     }
 
     @Test func containerErrorMakesTheRuntimeExit() throws {
-        let function = try start("test.echo")
+        let function = try start("test.echo", prepare: { $0.injectNextFaults([.status(500)]) })
         defer { function.stop() }
-        function.emulator.injectNextFaults([.status(500)])
         let status = function.process.waitForExit()
-        #expect(status != 0)
+        #expect(status == 1, "the runtime exits by itself with status 1 (not killed)")
         #expect(function.emulator.nextRequestCount == 1)
     }
 

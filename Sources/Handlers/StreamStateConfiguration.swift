@@ -1,0 +1,76 @@
+import AWSServices
+import Essentials
+import JSON
+import LambdaRuntime
+
+/// Configuration of `streamStarted`, read from the environment at start-up:
+/// - `CHAT_ROOM_ARN` (or the original sample's `DEMO_CHAT_ARN`): the default room;
+/// - `CHANNEL_ROOM_MAP`: optional JSON object, IVS channel ARN → chat room ARN;
+/// - `STREAM_EVENT_MAP`: optional JSON object, stream `event_name` → chat event name
+///   (default `{"Stream Start":"STREAM_STARTED","Stream End":"STREAM_ENDED"}`).
+public struct StreamStateConfiguration: Sendable {
+    public static let defaultEventMap: [(String, String)] = [("Stream Start", "STREAM_STARTED"), ("Stream End", "STREAM_ENDED")]
+
+    public var defaultRoom: String?
+    public var roomsByChannel: [String: String]
+    public var chatEventNames: [String: String]
+
+    public init(defaultRoom: String?, roomsByChannel: [String: String] = [:],
+                chatEventNames: [String: String] = Dictionary(uniqueKeysWithValues: defaultEventMap)) {
+        self.defaultRoom = defaultRoom
+        self.roomsByChannel = roomsByChannel
+        self.chatEventNames = chatEventNames
+    }
+
+    /// Reads and checks the configuration; any problem is an init error naming the variable.
+    public static func fromEnvironment() throws(InitError) -> StreamStateConfiguration {
+        let room = Environment.nonEmpty("CHAT_ROOM_ARN") ?? Environment.nonEmpty("DEMO_CHAT_ARN")
+        if let room, let problem = IVSConstraints.roomARNProblem(room) {
+            throw .invalidConfiguration("CHAT_ROOM_ARN: \(problem)")
+        }
+        var rooms: [String: String] = [:]
+        if let text = Environment.nonEmpty("CHANNEL_ROOM_MAP") {
+            for (channel, value) in try stringMap(text, variable: "CHANNEL_ROOM_MAP") {
+                if let problem = IVSConstraints.roomARNProblem(value) {
+                    throw .invalidConfiguration("CHANNEL_ROOM_MAP: room for \(channel): \(problem)")
+                }
+                rooms[channel] = value
+            }
+        }
+        guard room != nil || !rooms.isEmpty else {
+            throw .invalidConfiguration("no chat room configured: set CHAT_ROOM_ARN (an arn:aws:ivschat:…:room/… ARN) or CHANNEL_ROOM_MAP")
+        }
+        var names = Dictionary(uniqueKeysWithValues: defaultEventMap)
+        if let text = Environment.nonEmpty("STREAM_EVENT_MAP") {
+            names = [:]
+            for (streamEvent, chatEvent) in try stringMap(text, variable: "STREAM_EVENT_MAP") {
+                guard (1...100).contains(chatEvent.count) else {
+                    throw .invalidConfiguration("STREAM_EVENT_MAP: chat event name for '\(streamEvent)' must be 1 to 100 characters")
+                }
+                names[streamEvent] = chatEvent
+            }
+        }
+        return StreamStateConfiguration(defaultRoom: room, roomsByChannel: rooms, chatEventNames: names)
+    }
+
+    /// The chat event to send for a stream state `event_name`, if any.
+    public func chatEventName(forStreamEvent name: String) -> String? { chatEventNames[name] }
+
+    /// The room for a channel ARN: its own, else the default.
+    public func room(forChannel channel: String?) -> String? {
+        if let channel, let room = roomsByChannel[channel] { return room }
+        return defaultRoom
+    }
+
+    private static func stringMap(_ text: String, variable: String) throws(InitError) -> [(String, String)] {
+        let value: JSONValue
+        do { value = try JSONValue.parse(text) } catch { throw .invalidConfiguration("\(variable) is not JSON: \(error)") }
+        guard let members = value.objectValue else { throw .invalidConfiguration("\(variable) must be a JSON object") }
+        var pairs: [(String, String)] = []
+        for (key, v) in members {
+            guard let s = v.stringValue else { throw .invalidConfiguration("\(variable): value for '\(key)' must be a string") }
+            pairs.append((key, s))
+        }
+        return pairs
+    }
+}
