@@ -36,6 +36,13 @@ public final class IVSStandIn: @unchecked Sendable {
         public let attributes: [String: String]
         /// The id answered.
         public let id: String
+
+        public init(room: String, eventName: String, attributes: [String: String], id: String) {
+            self.room = room
+            self.eventName = eventName
+            self.attributes = attributes
+            self.id = id
+        }
     }
 
     /// A scripted failure for the next request of an operation.
