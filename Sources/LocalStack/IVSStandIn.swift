@@ -232,7 +232,8 @@ public final class IVSStandIn: @unchecked Sendable {
     // MARK: - Checks and answers
 
     /// Why the request's SigV4 signature does not hold, or nil when it does.
-    static func signatureProblem(_ request: ServerRequest, signingName: String) -> String? {
+    /// Used for every request; public so other stand-ins (DynamoDB) can check signatures the same way.
+    public static func signatureProblem(_ request: ServerRequest, signingName: String) -> String? {
         guard let authorization = request.header("authorization"), authorization.hasPrefix("AWS4-HMAC-SHA256 ") else {
             return "missing or non-SigV4 Authorization header"
         }
