@@ -1,19 +1,37 @@
 import Foundation
 
-/// Everything `local-invoke` starts: the function under the Runtime API emulator, with the AWS
-/// endpoints it calls pointed at local stand-ins and test credentials.
+/// Everything `local-invoke` starts: the IVS stand-in, then the function under the Runtime API
+/// emulator with its AWS endpoints pointed at the stand-in, test credentials, and a demo room
+/// (unless the caller's environment names its own).
 public final class LocalSession: @unchecked Sendable {
+    /// The chat room used when the caller sets none.
+    public static let demoRoom = "arn:aws:ivschat:us-east-1:123456789012:room/LocalDemoRoom"
+
+    public let ivs: IVSStandIn
     public let function: LocalFunction
+    private var reportedEvents = 0
 
     public init(handler: String, environment: [String: String], bootstrap: String = BuildProducts.path("bootstrap"),
                 commandPrefix: [String] = [], echoLogs: Bool = true) throws {
-        function = try LocalFunction(handler: handler, environment: environment, bootstrap: bootstrap,
+        ivs = try IVSStandIn()
+        var env = ivs.environment
+        env["CHAT_ROOM_ARN"] = Self.demoRoom
+        env["AWS_LAMBDA_LOG_LEVEL"] = "INFO"
+        env.merge(environment) { $1 }
+        function = try LocalFunction(handler: handler, environment: env, bootstrap: bootstrap,
                                      commandPrefix: commandPrefix, echoLogs: echoLogs)
     }
 
     /// What the stand-in services received since the last call, as readable lines.
-    public func drainServiceLog() -> [String] { [] }
+    public func drainServiceLog() -> [String] {
+        let lines = ivs.eventLines()
+        defer { reportedEvents = lines.count }
+        return Array(lines.dropFirst(reportedEvents))
+    }
 
     /// Stops everything; returns the function's exit status.
-    public func stop() -> Int32 { function.stop() }
+    public func stop() -> Int32 {
+        defer { ivs.stop() }
+        return function.stop()
+    }
 }

@@ -18,6 +18,9 @@ usage: local-invoke --handler NAME --event FILE [--event FILE ...] [--env KEY=VA
   --quiet           do not echo the function's log lines
 """
 
+/// Prints a line at once (unbuffered), so it interleaves rightly with the function's log lines.
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("local-invoke: \(message)\n\n\(usage)\n".utf8))
     exit(64)
@@ -45,7 +48,7 @@ while let arg = args.popFirst() {
     case "--wrap": wrap = value().split(separator: " ").map(String.init)
     case "--timeout-ms": timeout = Int64(value()) ?? { fail("--timeout-ms takes a number") }()
     case "--quiet": quiet = true
-    case "-h", "--help": print(usage); exit(0)
+    case "-h", "--help": say(usage); exit(0)
     default: fail("unknown argument '\(arg)'")
     }
 }
@@ -67,23 +70,23 @@ do {
 
 var status: Int32 = 0
 for (path, event) in events {
-    print("▶ \(handler) ← \(path)")
+    say("▶ \(handler) ← \(path)")
     let outcome = session.function.invoke(event, timeoutMilliseconds: timeout)
     switch outcome {
     case let .response(body):
-        print("✔ response: \(String(decoding: body, as: UTF8.self))")
+        say("✔ response: \(String(decoding: body, as: UTF8.self))")
     case let .error(type, body):
-        print("✘ error \(type): \(String(decoding: body, as: UTF8.self))")
+        say("✘ error \(type): \(String(decoding: body, as: UTF8.self))")
         status = max(status, 1)
     case let .noOutcome(why):
         if let initError = session.function.emulator.initError {
-            print("✘ init error \(initError.type): \(String(decoding: initError.body, as: UTF8.self))")
+            say("✘ init error \(initError.type): \(String(decoding: initError.body, as: UTF8.self))")
         } else {
-            print("✘ no outcome: \(why)")
+            say("✘ no outcome: \(why)")
         }
         status = 2
     }
-    for line in session.drainServiceLog() { print("  ↳ \(line)") }
+    for line in session.drainServiceLog() { say("  ↳ \(line)") }
     if status == 2 { break }
 }
 let exitStatus = session.stop()
