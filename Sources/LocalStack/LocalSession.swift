@@ -9,6 +9,8 @@ public final class LocalSession: @unchecked Sendable {
 
     public let ivs: IVSStandIn
     public let function: LocalFunction
+    /// For `multihostInvite`: the sample stage on the stand-in and a moto DynamoDB with the invites table.
+    public let multihost: MultihostSandbox?
     private var reportedEvents = 0
 
     public init(handler: String, environment: [String: String], bootstrap: String = BuildProducts.path("bootstrap"),
@@ -17,9 +19,13 @@ public final class LocalSession: @unchecked Sendable {
         var env = ivs.environment
         env["CHAT_ROOM_ARN"] = Self.demoRoom
         env["AWS_LAMBDA_LOG_LEVEL"] = "INFO"
+        multihost = handler == "multihostInvite" ? try MultihostSandbox(ivs: ivs) : nil
+        env.merge(multihost?.environment ?? [:]) { $1 }
         env.merge(environment) { $1 }
-        function = try LocalFunction(handler: handler, environment: env, bootstrap: bootstrap,
-                                     commandPrefix: commandPrefix, echoLogs: echoLogs)
+        do {
+            function = try LocalFunction(handler: handler, environment: env, bootstrap: bootstrap,
+                                         commandPrefix: commandPrefix, echoLogs: echoLogs)
+        } catch { multihost?.stop(); throw error }
     }
 
     /// What the stand-in services received since the last call, as readable lines.
@@ -31,7 +37,7 @@ public final class LocalSession: @unchecked Sendable {
 
     /// Stops everything; returns the function's exit status.
     public func stop() -> Int32 {
-        defer { ivs.stop() }
+        defer { ivs.stop(); multihost?.stop() }
         return function.stop()
     }
 }

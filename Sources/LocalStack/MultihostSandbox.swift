@@ -14,16 +14,21 @@ public final class MultihostSandbox: @unchecked Sendable {
     public let ivs: IVSStandIn
     public let moto: MotoServer
     public let table: String
+    private let ownsIVS: Bool
     private let ownsMoto: Bool
     private var reportedEvents = 0
 
-    /// Starts the IVS stand-in with the sample stage and creates `table` on `moto` (default: a
-    /// server of its own; pass `MotoServer.shared()` to share one, with a table name per user).
-    public init(moto: MotoServer? = nil, table: String = "ivs-chat-events-invites") throws {
-        ivs = try IVSStandIn(stages: [Self.stageArn: .init(name: Self.stageName,
-                                                           tags: ["owner": Self.broadcaster, "chatRoomArn": Self.roomArn])])
+    /// The sample stage as `GetStage` shows it.
+    public static let stage = IVSStandIn.StageInfo(name: stageName, tags: ["owner": broadcaster, "chatRoomArn": roomArn])
+
+    /// Adds the sample stage to `ivs` (default: a stand-in of its own) and creates `table` on `moto`
+    /// (default: a server of its own; pass `MotoServer.shared()` to share one, with a table per user).
+    public init(ivs: IVSStandIn? = nil, moto: MotoServer? = nil, table: String = "ivs-chat-events-invites") throws {
+        ownsIVS = ivs == nil
+        self.ivs = try ivs ?? IVSStandIn()
+        self.ivs.setStage(Self.stageArn, Self.stage)
         ownsMoto = moto == nil
-        self.moto = try moto ?? MotoServer()
+        do { self.moto = try moto ?? MotoServer() } catch { if ownsIVS { self.ivs.stop() }; throw error }
         self.table = table
         try self.moto.createInvitesTable(table)
     }
@@ -40,9 +45,9 @@ public final class MultihostSandbox: @unchecked Sendable {
         return Array(lines.dropFirst(reportedEvents))
     }
 
-    /// Stops the stand-in, and the moto server when it started it.
+    /// Stops the stand-in and the moto server, those it started itself.
     public func stop() {
-        ivs.stop()
+        if ownsIVS { ivs.stop() }
         if ownsMoto { moto.stop() }
     }
 }
