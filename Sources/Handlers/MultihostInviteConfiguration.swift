@@ -6,7 +6,7 @@ import LambdaRuntime
 /// - `INVITES_TABLE` (required): the DynamoDB table of invites (`inviteeId` + `stageArn`, TTL `expiresAt`);
 /// - `DEFAULT_STAGE_ARN`: the stage when a request names none;
 /// - `STAGE_OWNER`: the owner of stages without an `owner` tag (single-broadcaster deployments);
-/// - `CHAT_ROOM_ARN`: the room of stages without a `chatRoomArn` tag;
+/// - `CHAT_ROOM_ARN` (or `DEMO_CHAT_ARN`): the room of stages without a `chatRoomArn` tag;
 /// - `CORS_ALLOWED_ORIGIN` (default `*`), `IDENTITY_CLAIM` (default `sub`);
 /// - `INVITE_DURATION_MINUTES` (1-20160, default 60): how long an invite's participant token lives;
 /// - `STAGE_CACHE_SECONDS` (0-3600, default 60): how long a warm process trusts a `GetStage` answer.
@@ -41,7 +41,7 @@ public struct MultihostInviteConfiguration: Sendable {
         if let problem = tableNameProblem(table) { throw .invalidConfiguration("INVITES_TABLE \(problem)") }
         let stage = lookup("DEFAULT_STAGE_ARN")
         if let stage, let problem = IVSConstraints.stageARNProblem(stage) { throw .invalidConfiguration("DEFAULT_STAGE_ARN \(problem)") }
-        let room = lookup("CHAT_ROOM_ARN")
+        let room = lookup("CHAT_ROOM_ARN") ?? lookup("DEMO_CHAT_ARN")
         if let room, let problem = IVSConstraints.roomARNProblem(room) { throw .invalidConfiguration("CHAT_ROOM_ARN \(problem)") }
         return MultihostInviteConfiguration(
             table: table, defaultStage: stage, stageOwner: lookup("STAGE_OWNER"), defaultRoom: room,

@@ -153,7 +153,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     private func join(_ request: HTTPAPIRequest, caller: String, deadline: Int64) throws(APIFailure) -> HTTPAPIResponse {
-        let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: configuration.defaultStage != nil)
+        let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stageArn = try stageArn(body)
         let found: Invite?
         do { found = try store.invite(inviteeId: caller, stageArn: stageArn, deadline: deadline) } catch { throw .upstream("GetItem", error) }
