@@ -49,7 +49,7 @@ public struct HTTPAPIRequest: Sendable {
     /// Whether this is `method` on `route` (`/multihost/invite`), also behind a stage or base-path
     /// prefix (`/prod/multihost/invite`, `/api/multihost/invite`).
     public func matches(_ method: String, _ route: String) -> Bool {
-        self.method == method && (path == route || path.hasSuffix(route))
+        self.method == method && matchesPath(route)
     }
 
     /// Whether `route` exists under any method.
@@ -57,7 +57,7 @@ public struct HTTPAPIRequest: Sendable {
 }
 
 /// An HTTP API (payload format 2.0) response with a JSON body.
-public struct HTTPAPIResponse: Sendable, Equatable {
+public struct HTTPAPIResponse: Sendable {
     public var statusCode: Int
     public var headers: [(key: String, value: String)]
     public var body: JSONValue?
@@ -66,11 +66,6 @@ public struct HTTPAPIResponse: Sendable, Equatable {
         self.statusCode = statusCode
         self.headers = headers
         self.body = body
-    }
-
-    public static func == (a: HTTPAPIResponse, b: HTTPAPIResponse) -> Bool {
-        a.statusCode == b.statusCode && a.body == b.body
-            && a.headers.map { "\($0.key)=\($0.value)" } == b.headers.map { "\($0.key)=\($0.value)" }
     }
 
     /// An error answer: `{"message": …}`.
