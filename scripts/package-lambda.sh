@@ -5,7 +5,7 @@
 #   lib/*.so*            every shared library `ldd` resolves, libc included (libcurl: a minimal build)
 # The binary's PT_INTERP points at /var/task/lib/<loader> and its DT_RPATH is $ORIGIN/lib, so it
 # runs on Amazon Linux 2 (glibc 2.26) and 2023 (glibc 2.34) alike, without the host's libraries.
-# Env: SWIFT_BUILD_FLAGS (extra flags), SKIP_SWIFT_BUILD=1 with BOOTSTRAP_BIN=path (package a prebuilt
+# Env: SWIFT_BUILD_FLAGS (extra flags), SWIFT_BUILD_LOCK (see 1.), SKIP_SWIFT_BUILD=1 with BOOTSTRAP_BIN=path (package a prebuilt
 # binary), MIN_CURL=0 (Debian's full libcurl stack), TASK_ROOT (default /var/task: only for experiments, Lambda needs /var/task).
 set -euo pipefail
 
@@ -13,13 +13,15 @@ out=${1:?usage: package-lambda.sh <artifacts-dir>}
 root=$(cd "$(dirname "$0")/.." && pwd)
 task_root=${TASK_ROOT:-/var/task}
 
-# 1. Build (one Swift build at a time on this machine: flock), Swift stdlib linked statically.
+# 1. Build, Swift stdlib linked statically. One Swift build at a time on this machine: flock on
+#    SWIFT_BUILD_LOCK (default /tmp/swift-build.lock; empty = no lock, e.g. when the caller holds it).
+lock=(); [[ -n "${SWIFT_BUILD_LOCK-/tmp/swift-build.lock}" ]] && lock=(flock "${SWIFT_BUILD_LOCK-/tmp/swift-build.lock}")
 if [[ "${SKIP_SWIFT_BUILD:-0}" != 1 ]]; then
   flags=(-c release --product bootstrap --static-swift-stdlib --package-path "$root")
   # shellcheck disable=SC2206
   flags+=(${SWIFT_BUILD_FLAGS:-})
-  flock /tmp/swift-build.lock swift build "${flags[@]}"
-  bin="$(flock /tmp/swift-build.lock swift build "${flags[@]}" --show-bin-path)/bootstrap"
+  "${lock[@]}" swift build "${flags[@]}"
+  bin="$("${lock[@]}" swift build "${flags[@]}" --show-bin-path)/bootstrap"
 else
   bin=${BOOTSTRAP_BIN:?set BOOTSTRAP_BIN with SKIP_SWIFT_BUILD=1}
 fi

@@ -9,6 +9,11 @@ cd "$root"
 export SAM_CLI_TELEMETRY=0
 grep -qs '^include deploy.mk' Makefile \
   || { echo "sam-build: ./Makefile must contain 'include deploy.mk' (SAM runs make build-<Function>)" >&2; exit 1; }
+# The package is built for this host's architecture only: refuse an arm64/x86_64 mismatch.
+host=$(uname -m); [[ $host == aarch64 ]] && host=arm64
+if [[ " $* " =~ Architecture=(arm64|x86_64) && ${BASH_REMATCH[1]} != "$host" ]]; then
+  echo "sam-build: Architecture=${BASH_REMATCH[1]} needs a ${BASH_REMATCH[1]} build host (this one is $host)" >&2; exit 1
+fi
 sam=$(scripts/sam-venv.sh)
 "$sam" build --build-in-source --template-file template.yaml "$@" \
   || { echo "sam-build: sam build failed" >&2; exit 1; }
