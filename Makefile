@@ -47,4 +47,4 @@ bench: deps
 clean:
 	rm -rf .build build .aws-sam
 
--include deploy.mk
+include deploy.mk

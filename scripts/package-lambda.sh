@@ -17,7 +17,8 @@ task_root=${TASK_ROOT:-/var/task}
 #    SWIFT_BUILD_LOCK (default /tmp/swift-build.lock; empty = no lock, e.g. when the caller holds it).
 lock=(); [[ -n "${SWIFT_BUILD_LOCK-/tmp/swift-build.lock}" ]] && lock=(flock "${SWIFT_BUILD_LOCK-/tmp/swift-build.lock}")
 if [[ "${SKIP_SWIFT_BUILD:-0}" != 1 ]]; then
-  flags=(-c release --product bootstrap --static-swift-stdlib --package-path "$root")
+  # Its own build folder, apart from the debug one (and from a `swift test` run that holds .build).
+  flags=(-c release --product bootstrap --static-swift-stdlib --package-path "$root" --scratch-path "$root/.build-release")
   # shellcheck disable=SC2206
   flags+=(${SWIFT_BUILD_FLAGS:-})
   "${lock[@]}" swift build "${flags[@]}"

@@ -11,15 +11,14 @@ public final class LocalSession: @unchecked Sendable {
     public let function: LocalFunction
     private var reportedEvents = 0
 
-    public init(handler: String, environment: [String: String], bootstrap: String = BuildProducts.path("bootstrap"),
-                commandPrefix: [String] = [], echoLogs: Bool = true) throws {
+    public init(handler: String, environment: [String: String], command: [String] = [BuildProducts.path("bootstrap")],
+                echoLogs: Bool = true) throws {
         ivs = try IVSStandIn()
         var env = ivs.environment
         env["CHAT_ROOM_ARN"] = Self.demoRoom
         env["AWS_LAMBDA_LOG_LEVEL"] = "INFO"
         env.merge(environment) { $1 }
-        function = try LocalFunction(handler: handler, environment: env, bootstrap: bootstrap,
-                                     commandPrefix: commandPrefix, echoLogs: echoLogs)
+        function = try LocalFunction(handler: handler, environment: env, command: command, echoLogs: echoLogs)
     }
 
     /// What the stand-in services received since the last call, as readable lines.
