@@ -49,4 +49,4 @@ bench: deps
 clean:
 	rm -rf .build build .aws-sam
 
--include deploy.mk
+include deploy.mk

@@ -13,8 +13,8 @@ public final class LocalSession: @unchecked Sendable {
     public let multihost: MultihostSandbox?
     private var reportedEvents = 0
 
-    public init(handler: String, environment: [String: String], bootstrap: String = BuildProducts.path("bootstrap"),
-                commandPrefix: [String] = [], echoLogs: Bool = true) throws {
+    public init(handler: String, environment: [String: String], command: [String] = [BuildProducts.path("bootstrap")],
+                echoLogs: Bool = true) throws {
         ivs = try IVSStandIn()
         var env = ivs.environment
         env["CHAT_ROOM_ARN"] = Self.demoRoom
@@ -23,8 +23,7 @@ public final class LocalSession: @unchecked Sendable {
         env.merge(multihost?.environment ?? [:]) { $1 }
         env.merge(environment) { $1 }
         do {
-            function = try LocalFunction(handler: handler, environment: env, bootstrap: bootstrap,
-                                         commandPrefix: commandPrefix, echoLogs: echoLogs)
+            function = try LocalFunction(handler: handler, environment: env, command: command, echoLogs: echoLogs)
         } catch { multihost?.stop(); throw error }
     }
 

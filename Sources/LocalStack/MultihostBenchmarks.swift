@@ -9,10 +9,10 @@ public enum MultihostBenchmarks {
     /// after `warmUp` untimed ones (the first fills the stage cache). Each is GetStage (cached),
     /// CreateParticipantToken, PutItem and SendEvent.
     public static func warmInvite(iterations: Int = 500, warmUp: Int = 20,
-                                  bootstrap: String = BuildProducts.path("bootstrap")) throws -> [Double] {
+                                  command: [String] = [BuildProducts.path("bootstrap")]) throws -> [Double] {
         let sandbox = try MultihostSandbox()
         defer { sandbox.stop() }
-        let function = try LocalFunction(handler: "multihostInvite", environment: sandbox.environment, bootstrap: bootstrap)
+        let function = try LocalFunction(handler: "multihostInvite", environment: sandbox.environment, command: command)
         defer { function.stop() }
         let event = try Array(Data(contentsOf: URL(fileURLWithPath: BuildProducts.packageRoot + "/events/invite.json")))
         var times: [Double] = []

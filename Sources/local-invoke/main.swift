@@ -7,13 +7,14 @@ import LocalStack
 
 let usage = """
 usage: local-invoke --handler NAME --event FILE [--event FILE ...] [--env KEY=VALUE ...]
-                    [--bootstrap PATH] [--wrap COMMAND] [--timeout-ms N] [--quiet]
+                    [--bootstrap PATH | --command COMMAND] [--timeout-ms N] [--quiet]
 
   --handler NAME    the _HANDLER to run (streamStarted, multihostInvite)
   --event FILE      an event JSON file (from events/); repeat to invoke several times
   --env KEY=VALUE   extra environment for the function
   --bootstrap PATH  the runtime binary (default: bootstrap beside this tool)
-  --wrap COMMAND    run the binary through COMMAND (e.g. scripts/run-in-empty-root.sh build/StreamFunction)
+  --command COMMAND run this command instead (words split on spaces), e.g. a package in an empty
+                    root: --command "scripts/run-in-empty-root.sh build/lambda"
   --timeout-ms N    the function's timeout per invocation (default 3000)
   --quiet           do not echo the function's log lines
 """
@@ -29,8 +30,7 @@ func fail(_ message: String) -> Never {
 var handler: String?
 var eventFiles: [String] = []
 var environment: [String: String] = [:]
-var bootstrap = BuildProducts.path("bootstrap")
-var wrap: [String] = []
+var command = [BuildProducts.path("bootstrap")]
 var timeout: Int64 = 3000
 var quiet = false
 
@@ -44,8 +44,8 @@ while let arg = args.popFirst() {
         let pair = value()
         guard let eq = pair.firstIndex(of: "=") else { fail("--env takes KEY=VALUE, got '\(pair)'") }
         environment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
-    case "--bootstrap": bootstrap = value()
-    case "--wrap": wrap = value().split(separator: " ").map(String.init)
+    case "--bootstrap": command = [value()]
+    case "--command": command = value().split(separator: " ").map(String.init)
     case "--timeout-ms": timeout = Int64(value()) ?? { fail("--timeout-ms takes a number") }()
     case "--quiet": quiet = true
     case "-h", "--help": say(usage); exit(0)
@@ -61,8 +61,7 @@ let events: [(String, [UInt8])] = eventFiles.map { path in
 
 let session: LocalSession
 do {
-    session = try LocalSession(handler: handler, environment: environment, bootstrap: bootstrap,
-                               commandPrefix: wrap, echoLogs: !quiet)
+    session = try LocalSession(handler: handler, environment: environment, command: command, echoLogs: !quiet)
 } catch {
     FileHandle.standardError.write(Data("local-invoke: could not start: \(error)\n".utf8))
     exit(2)
