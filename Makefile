@@ -5,21 +5,37 @@ HANDLER ?= streamStarted
 EVENT ?= events/stream-start.json
 BIN := .build/debug
 
-# System packages the build needs (Debian/Ubuntu names) and the pkg-config modules that prove them.
+# System packages the build needs (Debian/Ubuntu names); the tests need a few more: patchelf and
+# dpkg-dev (packaging), bubblewrap (empty-root run), python3-venv (tool virtualenvs).
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config
+TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv
+# Python tools of the tests (botocore cross-check, moto_server for DynamoDB, cfn-lint), taken from
+# the machine when it has them, else installed into this virtualenv.
+TEST_VENV := .venv-test
 .DEFAULT_GOAL := build
 
-.PHONY: deps build test invoke demo bench clean
+.PHONY: deps test-deps build test invoke demo bench clean
+
+# apt-get install, as root or through sudo, or a clear message where there is no apt-get.
+define apt_install
+	if command -v apt-get >/dev/null; then \
+		echo "Installing $(1)…"; SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1) >/dev/null; \
+	else \
+		echo "error: please install the equivalents of: $(1) (Debian package names)" >&2; exit 1; \
+	fi
+endef
 
 ## deps: install libcurl/OpenSSL headers when missing (Debian/Ubuntu), or say what is needed.
 deps:
-	@if pkg-config --exists libcurl libcrypto 2>/dev/null && [ -f /usr/include/x86_64-linux-gnu/curl/curl.h -o -f /usr/include/curl/curl.h -o -f /usr/include/aarch64-linux-gnu/curl/curl.h ]; then :; \
-	elif command -v apt-get >/dev/null; then \
-		echo "Installing $(APT_PACKAGES)…"; \
-		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
-	else \
-		echo "error: libcurl and OpenSSL development files are missing; install libcurl (OpenSSL flavour), OpenSSL and pkg-config development packages with your system's package manager." >&2; exit 1; \
+	@pkg-config --exists libcurl libcrypto 2>/dev/null || { $(call apt_install,$(APT_PACKAGES)); }
+
+## test-deps: what the tests use besides the build: packaging tools and Python tools.
+test-deps: deps
+	@for tool in patchelf bwrap dpkg-source; do command -v $$tool >/dev/null || { $(call apt_install,$(TEST_APT_PACKAGES)); break; }; done
+	@if ! python3 -c 'import botocore, moto, flask' 2>/dev/null || ! command -v cfn-lint >/dev/null; then \
+		[ -x $(TEST_VENV)/bin/cfn-lint ] || { echo "Installing moto, boto3, cfn-lint into $(TEST_VENV)…"; \
+			python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q 'moto[server]' boto3 cfn-lint; }; \
 	fi
 
 ## build: debug build of every product.
@@ -27,8 +43,8 @@ build: deps
 	$(SWIFT) build
 
 ## test: every test (unit, and integration through the real bootstrap binary).
-test: deps
-	$(SWIFT) test
+test: test-deps
+	PATH="$(CURDIR)/$(TEST_VENV)/bin:$$PATH" $(SWIFT) test
 
 ## invoke: run a handler locally on a sample event (no Docker, no AWS account).
 ##   make invoke HANDLER=streamStarted EVENT=events/stream-start.json
