@@ -121,6 +121,13 @@ import Testing
         #expect(function.invoke(#"{"a":"b"}"#) == .response(Array(#"{"a":"b"}"#.utf8)))
     }
 
+    @Test func proxyVariablesAreIgnoredForTheRuntimeAPI() throws {
+        let dead = "http://127.0.0.1:9"
+        let function = try start("test.echo", env: ["http_proxy": dead, "HTTP_PROXY": dead, "all_proxy": dead, "ALL_PROXY": dead])
+        defer { function.stop() }
+        #expect(function.invoke(#"{"via":"direct"}"#) == .response(Array(#"{"via":"direct"}"#.utf8)))
+    }
+
     @Test func jsonLogsCarryLevelAndRequestId() throws {
         let function = try start("test.fail", env: ["AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "DEBUG"])
         defer { function.stop() }
