@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "bootstrap", dependencies: ["Handlers", "LambdaRuntime"]),
 
         // Local tooling: Runtime API emulator, AWS stand-ins, the invoke CLI and benchmarks.
-        .target(name: "LocalStack", dependencies: ["JSON", "AWSCore"]),
+        .target(name: "LocalStack", dependencies: ["JSON", "AWSCore", "AWSServices"]),
         .executableTarget(name: "local-invoke", dependencies: ["LocalStack"]),
         .executableTarget(name: "bench", dependencies: ["LocalStack", "JSON"]),
 
@@ -39,6 +39,6 @@ let package = Package(
                     dependencies: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime",
                                    "AWSCore", "AWSServices", "Handlers"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["LocalStack", "JSON", "bootstrap", "local-invoke"]),
+                    dependencies: ["LocalStack", "JSON", "AWSCore", "AWSServices", "bootstrap", "local-invoke"]),
     ]
 )

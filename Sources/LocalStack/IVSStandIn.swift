@@ -1,0 +1,323 @@
+import AWSCore
+import AWSServices
+import Essentials
+import Foundation
+import JSON
+
+/// A local stand-in for Amazon IVS Chat (`/SendEvent`, `/CreateChatToken`) and IVS real-time
+/// (`/CreateParticipantToken`, `/GetStage`) on one loopback port. It checks every request's SigV4
+/// signature against `accessKeyId`/`secretAccessKey` and the services' input constraints, answers
+/// like the services, records the events each room received, and fails on request (scripted faults).
+///
+/// Point clients at it with `environment` (`AWS_ENDPOINT_URL_IVSCHAT`, `AWS_ENDPOINT_URL_IVS_REALTIME`,
+/// the test credentials and region).
+public final class IVSStandIn: @unchecked Sendable {
+    /// The credentials it accepts (AWS's documentation example key).
+    public static let accessKeyId = "AKIDEXAMPLE"
+    public static let secretAccessKey = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    public static let region = "us-east-1"
+
+    /// A stage `GetStage` knows.
+    public struct StageInfo: Sendable {
+        public var name: String
+        public var tags: [String: String]
+        public var activeSessionId: String?
+        public init(name: String, tags: [String: String] = [:], activeSessionId: String? = nil) {
+            self.name = name
+            self.tags = tags
+            self.activeSessionId = activeSessionId
+        }
+    }
+
+    /// An event a room received through `SendEvent`.
+    public struct ReceivedEvent: Sendable, Equatable {
+        public let room: String
+        public let eventName: String
+        public let attributes: [String: String]
+        /// The id answered.
+        public let id: String
+    }
+
+    /// A scripted failure for the next request of an operation.
+    public enum Fault: Sendable {
+        /// Answer with this status and error type (`x-amzn-ErrorType` and body).
+        case error(status: Int, type: String, message: String = "scripted fault")
+        /// Wait, then answer normally.
+        case delay(milliseconds: Int)
+        /// Close the connection without answering.
+        case dropConnection
+        /// Send part of an answer, then reset the connection.
+        case resetMidResponse
+    }
+
+    /// Operations it serves, by path.
+    public static let chatOperations = ["SendEvent", "CreateChatToken"]
+    public static let realTimeOperations = ["CreateParticipantToken", "GetStage"]
+
+    private let lock = NSLock()
+    private var server: HTTPServer?
+    private var stages: [String: StageInfo]
+    private var faults: [String: [Fault]] = [:]
+    private var counts: [String: Int] = [:]
+    private var received: [ReceivedEvent] = []
+    private var badSignatures = 0
+
+    /// Starts serving on 127.0.0.1:`port` (0: any free port).
+    public init(port: Int = 0, stages: [String: StageInfo] = [:]) throws {
+        self.stages = stages
+        server = try HTTPServer(port: port) { [weak self] request in
+            guard let self else { return .dropConnection }
+            return self.handle(request)
+        }
+    }
+
+    deinit { server?.stop() }
+
+    /// `http://127.0.0.1:<port>`.
+    public var url: String { server?.baseURL ?? "" }
+
+    /// The variables that point the AWS clients at this stand-in.
+    public var environment: [String: String] {
+        ["AWS_ENDPOINT_URL_IVSCHAT": url, "AWS_ENDPOINT_URL_IVS_REALTIME": url,
+         "AWS_ACCESS_KEY_ID": Self.accessKeyId, "AWS_SECRET_ACCESS_KEY": Self.secretAccessKey, "AWS_REGION": Self.region]
+    }
+
+    /// Stops serving.
+    public func stop() { server?.stop() }
+
+    /// Queues faults for the next requests of `operation` (`SendEvent`, `GetStage`, …), in order.
+    public func inject(_ faults: [Fault], for operation: String) {
+        lock.withLock { self.faults[operation, default: []].append(contentsOf: faults) }
+    }
+
+    /// Adds or replaces a stage `GetStage` knows.
+    public func setStage(_ arn: String, _ info: StageInfo) { lock.withLock { stages[arn] = info } }
+
+    /// Requests received for `operation` (bad signatures included).
+    public func requestCount(for operation: String) -> Int { lock.withLock { counts[operation, default: 0] } }
+
+    /// Requests received in all.
+    public var totalRequests: Int { lock.withLock { counts.values.reduce(0, +) } }
+
+    /// Requests refused for a bad signature.
+    public var rejectedSignatures: Int { lock.withLock { badSignatures } }
+
+    /// Every event received, in order.
+    public var events: [ReceivedEvent] { lock.withLock { received } }
+
+    /// The events `room` received, in order.
+    public func events(inRoom room: String) -> [ReceivedEvent] { events.filter { $0.room == room } }
+
+    /// One human-readable line per event received: `<room> <- <eventName> {key=value, …}`.
+    public func eventLines() -> [String] {
+        events.map { e in
+            let attributes = e.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            return "\(e.room) <- \(e.eventName) {\(attributes)}"
+        }
+    }
+
+    /// Forgets events, counts and pending faults.
+    public func reset() {
+        lock.withLock { received = []; counts = [:]; faults = [:]; badSignatures = 0 }
+    }
+
+    // MARK: - Serving
+
+    private func handle(_ request: ServerRequest) -> ServerReply {
+        let operation = String(request.path.dropFirst())
+        let isChat = Self.chatOperations.contains(operation)
+        guard request.method == "POST", isChat || Self.realTimeOperations.contains(operation) else {
+            return Self.error(404, "UnknownOperationException", "no operation at \(request.method) \(request.path)", realTime: false)
+        }
+        let fault: Fault? = lock.withLock {
+            counts[operation, default: 0] += 1
+            return faults[operation]?.isEmpty == false ? faults[operation]!.removeFirst() : nil
+        }
+        if let problem = Self.signatureProblem(request, signingName: isChat ? "ivschat" : "ivs") {
+            lock.withLock { badSignatures += 1 }
+            return Self.error(403, "InvalidSignatureException", problem, realTime: !isChat)
+        }
+        switch fault {
+        case let .error(status, type, message)?: return Self.error(status, type, message, realTime: !isChat)
+        case let .delay(milliseconds)?: Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
+        case .dropConnection?: return .dropConnection
+        case .resetMidResponse?: return .resetMidResponse
+        case nil: break
+        }
+        guard let input = try? JSONValue.parse(request.body), input.objectValue != nil else {
+            return Self.error(400, "ValidationException", "body is not a JSON object", realTime: !isChat)
+        }
+        switch operation {
+        case "SendEvent": return sendEvent(input)
+        case "CreateChatToken": return createChatToken(input)
+        case "CreateParticipantToken": return createParticipantToken(input)
+        default: return getStage(input)
+        }
+    }
+
+    private func sendEvent(_ input: JSONValue) -> ServerReply {
+        let room = input["roomIdentifier"]?.stringValue ?? ""
+        let eventName = input["eventName"]?.stringValue ?? ""
+        var problems = [("roomIdentifier", IVSConstraints.roomARNProblem(room)),
+                        ("eventName", IVSConstraints.lengthProblem(eventName, min: 1, max: 100))]
+        let attributes = Self.attributes(input["attributes"], into: &problems)
+        if let reply = Self.validationFailure(problems, realTime: false) { return reply }
+        let id = Self.randomString(12)
+        lock.withLock { received.append(ReceivedEvent(room: room, eventName: eventName, attributes: attributes, id: id)) }
+        return Self.ok(.object([("id", .string(id))]))
+    }
+
+    private func createChatToken(_ input: JSONValue) -> ServerReply {
+        let room = input["roomIdentifier"]?.stringValue ?? ""
+        let userId = input["userId"]?.stringValue ?? ""
+        let minutes = input["sessionDurationInMinutes"]?.intValue ?? 60
+        var problems = [("roomIdentifier", IVSConstraints.roomARNProblem(room)),
+                        ("userId", IVSConstraints.lengthProblem(userId, min: 1, max: 128)),
+                        ("sessionDurationInMinutes", IVSConstraints.rangeProblem(minutes, 1...180)),
+                        ("capabilities", Self.capabilitiesProblem(input["capabilities"], allowed: ChatCapability.allCases.map(\.rawValue)))]
+        _ = Self.attributes(input["attributes"], into: &problems)
+        if let reply = Self.validationFailure(problems, realTime: false) { return reply }
+        let now = Date()
+        return Self.ok(.object([("token", .string("AQICAH" + Self.randomString(120))),
+                                ("tokenExpirationTime", .string(Self.iso8601(now.addingTimeInterval(3600)))),
+                                ("sessionExpirationTime", .string(Self.iso8601(now.addingTimeInterval(Double(minutes) * 60))))]))
+    }
+
+    private func createParticipantToken(_ input: JSONValue) -> ServerReply {
+        let stageArn = input["stageArn"]?.stringValue ?? ""
+        let userId = input["userId"]?.stringValue ?? ""
+        let minutes = input["duration"]?.intValue ?? 720
+        var problems = [("stageArn", IVSConstraints.stageARNProblem(stageArn)),
+                        ("userId", IVSConstraints.lengthProblem(userId, min: 0, max: 128)),
+                        ("duration", IVSConstraints.rangeProblem(minutes, 1...20160)),
+                        ("capabilities", Self.capabilitiesProblem(input["capabilities"], allowed: ParticipantCapability.allCases.map(\.rawValue)))]
+        let attributes = Self.attributes(input["attributes"], into: &problems)
+        if let reply = Self.validationFailure(problems, realTime: true) { return reply }
+        let capabilities = input["capabilities"]?.arrayValue ?? [.string("PUBLISH"), .string("SUBSCRIBE")]
+        let token: [(key: String, value: JSONValue)] = [
+            ("participantId", .string(Self.randomString(12))),
+            ("token", .string("eyJhbGciOiJLTVMiLCJ0eXAiOiJKV1QifQ." + Self.randomString(160))),
+            ("userId", .string(userId)),
+            ("attributes", .object(attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("duration", .int(minutes)),
+            ("capabilities", .array(capabilities)),
+            ("expirationTime", .string(Self.iso8601(Date().addingTimeInterval(Double(minutes) * 60)))),
+        ]
+        return Self.ok(.object([("participantToken", .object(token))]))
+    }
+
+    private func getStage(_ input: JSONValue) -> ServerReply {
+        let arn = input["arn"]?.stringValue ?? ""
+        if let reply = Self.validationFailure([("arn", IVSConstraints.stageARNProblem(arn))], realTime: true) { return reply }
+        guard let stage = lock.withLock({ stages[arn] }) else {
+            return Self.error(404, "ResourceNotFoundException", "stage \(arn) not found", realTime: true)
+        }
+        let id = arn.split(separator: "/").last.map(String.init) ?? ""
+        return Self.ok(.object([("stage", .object([
+            ("arn", .string(arn)), ("name", .string(stage.name)),
+            ("activeSessionId", .string(stage.activeSessionId ?? "")),
+            ("tags", .object(stage.tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("endpoints", .object([("events", .string("wss://global.events.live-video.net")),
+                                   ("whip", .string("https://\(id).global-bm.whip.live-video.net"))])),
+        ]))]))
+    }
+
+    // MARK: - Checks and answers
+
+    /// Why the request's SigV4 signature does not hold, or nil when it does.
+    static func signatureProblem(_ request: ServerRequest, signingName: String) -> String? {
+        guard let authorization = request.header("authorization"), authorization.hasPrefix("AWS4-HMAC-SHA256 ") else {
+            return "missing or non-SigV4 Authorization header"
+        }
+        var fields: [String: String] = [:]
+        for part in authorization.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
+            let item = part.trimmingCharacters(in: .whitespaces)
+            if let eq = item.firstIndex(of: "=") { fields[String(item[..<eq])] = String(item[item.index(after: eq)...]) }
+        }
+        guard let credential = fields["Credential"], let signedList = fields["SignedHeaders"], let signature = fields["Signature"] else {
+            return "Authorization header lacks Credential, SignedHeaders or Signature"
+        }
+        let scope = credential.split(separator: "/").map(String.init)
+        guard scope.count == 5, scope[4] == "aws4_request" else { return "malformed credential scope" }
+        guard scope[0] == accessKeyId else { return "unknown access key \(scope[0])" }
+        guard scope[2] == region else { return "credential scope region \(scope[2]) is not \(region)" }
+        guard scope[3] == signingName else { return "credential scope service \(scope[3]) is not \(signingName)" }
+        guard let amzDate = request.header("x-amz-date"), amzDate.hasPrefix(scope[1]) else { return "X-Amz-Date missing or not on the scope's date" }
+        let names = signedList.split(separator: ";").map(String.init)
+        guard names.contains("host"), names.contains("x-amz-date") else { return "host and x-amz-date must be signed" }
+        var signedHeaders: [(name: String, value: String)] = []
+        for name in names {
+            let values = request.headers.filter { $0.name == name }
+            guard !values.isEmpty else { return "signed header \(name) is missing" }
+            signedHeaders += values
+        }
+        if let epoch = parseAmzDate(amzDate), abs(epoch - Int64(Date().timeIntervalSince1970)) > 300 {
+            return "signature expired or not yet valid: X-Amz-Date \(amzDate) is more than 5 minutes from now"
+        }
+        let query = request.target.firstIndex(of: "?").map { String(request.target[request.target.index(after: $0)...]) } ?? ""
+        let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey),
+                                 region: region, service: signingName)
+        let expected = signer.computeSignature(method: request.method, path: request.path, query: query, signedHeaders: signedHeaders,
+                                               payloadHash: Digest.sha256Hex(request.body), amzDate: amzDate)
+        return expected.signature == signature
+            ? nil : "The request signature we calculated does not match the signature you provided."
+    }
+
+    private static func parseAmzDate(_ s: String) -> Int64? {
+        let b = Array(s)
+        guard b.count == 16 else { return nil }
+        let iso = "\(String(b[0..<4]))-\(String(b[4..<6]))-\(String(b[6..<8]))T\(String(b[9..<11])):\(String(b[11..<13])):\(String(b[13..<15]))Z"
+        return UTCTimestamp.parseISO8601(iso)
+    }
+
+    /// The attributes map, noting a problem when it is not a string map or too big.
+    private static func attributes(_ value: JSONValue?, into problems: inout [(String, String?)]) -> [String: String] {
+        guard let value else { return [:] }
+        guard let members = value.objectValue, members.allSatisfy({ $0.value.stringValue != nil }) else {
+            problems.append(("attributes", "must be a map of strings to strings"))
+            return [:]
+        }
+        var map: [String: String] = [:]
+        for m in members { map[m.key] = m.value.stringValue }
+        problems.append(("attributes", IVSConstraints.attributesProblem(map)))
+        return map
+    }
+
+    private static func capabilitiesProblem(_ value: JSONValue?, allowed: [String]) -> String? {
+        guard let value else { return nil }
+        guard let items = value.arrayValue, items.allSatisfy({ $0.stringValue.map(allowed.contains) ?? false }) else {
+            return "must be a list of \(allowed.joined(separator: ", "))"
+        }
+        return nil
+    }
+
+    private static func validationFailure(_ problems: [(String, String?)], realTime: Bool) -> ServerReply? {
+        let found = problems.compactMap { p in p.1.map { (field: p.0, message: $0) } }
+        guard !found.isEmpty else { return nil }
+        let message = found.map { "\($0.field) \($0.message)" }.joined(separator: "; ")
+        return error(400, "ValidationException", message, realTime: realTime, extra: [
+            ("reason", .string("FIELD_VALIDATION_FAILED")),
+            ("fieldList", .array(found.map { .object([("name", .string($0.field)), ("message", .string($0.message))]) })),
+        ])
+    }
+
+    /// An error answer; IVS real-time puts the text in `exceptionMessage`, IVS Chat in `message`.
+    private static func error(_ status: Int, _ type: String, _ message: String, realTime: Bool,
+                              extra: [(key: String, value: JSONValue)] = []) -> ServerReply {
+        let body = JSONValue.object([(realTime ? "exceptionMessage" : "message", .string(message))] + extra)
+        return .json(status, body.compactText, headers: [("x-amzn-RequestId", UUID().uuidString.lowercased()),
+                                                         ("x-amzn-ErrorType", "\(type):http://internal.amazon.com/coral/com.amazonaws.ivs/")])
+    }
+
+    private static func ok(_ body: JSONValue) -> ServerReply {
+        .json(200, body.compactText, headers: [("x-amzn-RequestId", UUID().uuidString.lowercased())])
+    }
+
+    private static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+    static func randomString(_ length: Int) -> String { String((0..<length).map { _ in alphabet.randomElement()! }) }
+
+    private static func iso8601(_ date: Date) -> String {
+        UTCTimestamp(epochMilliseconds: Int64(date.timeIntervalSince1970 * 1000)).iso8601
+    }
+}
