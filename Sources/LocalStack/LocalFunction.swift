@@ -9,9 +9,10 @@ public final class LocalFunction: @unchecked Sendable {
     /// Starts `bootstrap` with `_HANDLER=handler` and `environment`. `commandPrefix` runs it
     /// through another command (e.g. the empty-root wrapper); `runtimeAPI` overrides the
     /// `AWS_LAMBDA_RUNTIME_API` value given to it (to test other spellings of the address);
-    /// `prepare` sets the emulator up (e.g. faults) before the process starts.
+    /// `prepare` sets the emulator up (e.g. faults) before the process starts. `command`, when given,
+    /// is run instead of `commandPrefix + [bootstrap]` (another runtime, e.g. `bench`'s Python peer).
     public init(handler: String, environment: [String: String] = [:], bootstrap: String = BuildProducts.path("bootstrap"),
-                commandPrefix: [String] = [], runtimeAPI: ((String) -> String)? = nil, echoLogs: Bool = false,
+                commandPrefix: [String] = [], command: [String]? = nil, runtimeAPI: ((String) -> String)? = nil, echoLogs: Bool = false,
                 prepare: (RuntimeAPIEmulator) -> Void = { _ in }) throws {
         let emulator = try RuntimeAPIEmulator()
         self.emulator = emulator
@@ -24,7 +25,7 @@ public final class LocalFunction: @unchecked Sendable {
             "LAMBDA_TASK_ROOT": "/var/task",
         ]
         env.merge(environment) { $1 }
-        process = try LambdaProcess(command: commandPrefix + [bootstrap], environment: env, echo: echoLogs,
+        process = try LambdaProcess(command: command ?? (commandPrefix + [bootstrap]), environment: env, echo: echoLogs,
                                     onExit: { _ in emulator.runtimeExited() })
     }
 
