@@ -47,6 +47,20 @@ struct Machine {
     }
 }
 
+/// The deployable package of A, when the project has `scripts/package-lambda.sh` (branch `deploy`):
+/// the stripped binary with its own loader and libraries (minimal libcurl). Laid out with TASK_ROOT
+/// set to its own folder, so it runs here as it runs from /var/task on Lambda.
+enum Packaging {
+    static func make(root: String, bootstrap: String) -> String? {
+        let script = root + "/scripts/package-lambda.sh"
+        guard FileManager.default.fileExists(atPath: script) else { return nil }
+        let dir = root + "/.build/bench/package/ours"
+        try? FileManager.default.removeItem(atPath: dir)
+        let packaged = Shell.run([script, dir], environment: ["SKIP_SWIFT_BUILD": "1", "BOOTSTRAP_BIN": bootstrap, "TASK_ROOT": dir], echo: true)
+        return packaged.status == 0 ? dir : nil
+    }
+}
+
 /// Deployment package sizes.
 struct Sizes {
     var ours: Int?
@@ -54,32 +68,24 @@ struct Sizes {
     var peerHandler: Int?
     var peerBundle: Int?
 
-    static func measure(root: String, bootstrap: String, python: String) -> Sizes {
+    static func measure(root: String, bootstrap: String, package: String?, python: String) -> Sizes {
         let dir = root + "/.build/bench/package"
-        try? FileManager.default.removeItem(atPath: dir)
-        try? FileManager.default.createDirectory(atPath: dir + "/ours", withIntermediateDirectories: true)
+        for name in ["ours.zip", "peer-handler.zip", "peer-bundle.zip"] { try? FileManager.default.removeItem(atPath: dir + "/" + name) }
         func size(_ path: String) -> Int? { (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int }
 
-        var ours: Int?
-        var what: String
-        if FileManager.default.fileExists(atPath: root + "/scripts/package-lambda.sh") {
-            // The real package: stripped bootstrap, its own loader and libraries.
-            let packaged = Shell.run([root + "/scripts/package-lambda.sh", dir + "/ours"],
-                                     environment: ["SKIP_SWIFT_BUILD": "1", "BOOTSTRAP_BIN": bootstrap])
-            if packaged.status == 0, Shell.run([root + "/scripts/zip-lambda.sh", dir + "/ours", dir + "/ours.zip"]).status == 0 {
-                ours = size(dir + "/ours.zip")
-            }
-            what = "`scripts/package-lambda.sh` package (stripped bootstrap + its loader and libraries), zipped by `scripts/zip-lambda.sh`"
+        let what: String
+        if let package, Shell.run([root + "/scripts/zip-lambda.sh", package, dir + "/ours.zip"]).status == 0 {
+            what = "`scripts/package-lambda.sh` package (stripped bootstrap + its loader and libraries, minimal libcurl), zipped by `scripts/zip-lambda.sh`"
         } else {
-            Shell.run(["cp", bootstrap, dir + "/ours/bootstrap"])
-            Shell.run(["strip", "--strip-all", dir + "/ours/bootstrap"])
-            Shell.run(["zip", "-q", "-9", "-j", dir + "/ours.zip", dir + "/ours/bootstrap"])
-            ours = size(dir + "/ours.zip")
+            try? FileManager.default.createDirectory(atPath: dir + "/stripped", withIntermediateDirectories: true)
+            Shell.run(["cp", bootstrap, dir + "/stripped/bootstrap"])
+            Shell.run(["strip", "--strip-all", dir + "/stripped/bootstrap"])
+            Shell.run(["zip", "-q", "-9", "-j", dir + "/ours.zip", dir + "/stripped/bootstrap"])
             what = "stripped `bootstrap` alone, `zip -9` (system libcurl/libcrypto/glibc not counted)"
         }
         Shell.run(["zip", "-q", "-9", "-j", dir + "/peer-handler.zip", root + "/bench/peer/stream_started.py"])
         let bundle = Shell.run([python, root + "/bench/peer/bundle_size.py", root + "/bench/peer/stream_started.py", dir + "/peer-bundle.zip"])
-        return Sizes(ours: ours, oursWhat: what, peerHandler: size(dir + "/peer-handler.zip"),
+        return Sizes(ours: size(dir + "/ours.zip"), oursWhat: what, peerHandler: size(dir + "/peer-handler.zip"),
                      peerBundle: bundle.status == 0 ? Int(bundle.output.trimmingCharacters(in: .whitespacesAndNewlines)) : nil)
     }
 }
@@ -207,6 +213,7 @@ struct Report {
     func updateBenchmarksFile(_ path: String) {
         let measured = ([Self.begin, ""] + machine.lines.map { "- " + $0 } + [
             "- Runs: \(cold["A"]!.count) cold starts each (after one discarded pair), alternating A/B; \(options.warmRounds) warm processes each, alternating, \(n) invocations per process (first \(options.warmup) untimed); `test.echo`: \(echo.latenciesMicroseconds.count) timed invocations.",
+            "- A runs `\(ours.command[0].replacingOccurrences(of: options.root + "/", with: ""))` (`make bench` builds it with `--static-swift-stdlib`); B runs `.venv-bench/bin/python -m awslambdaric stream_started.handler` (bench/peer).",
             "- Zip (A): \(sizes.oursWhat). Zip (B): handler file alone (the managed Python runtime has boto3), and handler + awslambdaric + boto3 and dependencies (custom runtime or image).",
             "",
             table,

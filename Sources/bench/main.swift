@@ -46,7 +46,11 @@ guard FileManager.default.isExecutableFile(atPath: python) else {
     log("bench: no \(python): run `make bench` (it makes the virtualenv from bench/requirements.txt)")
     exit(1)
 }
-let ours = Runtime(key: "A", name: "bootstrap (Swift)", command: [BuildProducts.path("bootstrap")], environment: [:])
+// A: the deployable package when the project can make one (scripts/package-lambda.sh), else the built binary.
+let built = BuildProducts.path("bootstrap")
+let package = Packaging.make(root: root, bootstrap: built)
+let ours = Runtime(key: "A", name: package == nil ? "bootstrap (Swift)" : "bootstrap (Swift, packaged)",
+                   command: [package.map { $0 + "/bootstrap" } ?? built], environment: [:])
 let peer = Runtime(key: "B", name: "Python peer (awslambdaric + boto3)",
                    command: [python, "-m", "awslambdaric", "stream_started.handler"],
                    environment: ["PYTHONPATH": root + "/bench/peer"])
@@ -95,7 +99,7 @@ let invite = Invite.measure(bench: bench, runtime: ours, warmup: options.warmup,
 
 // Deployment sizes.
 log("deployment sizes")
-let sizes = Sizes.measure(root: root, bootstrap: ours.command[0], python: python)
+let sizes = Sizes.measure(root: root, bootstrap: built, package: package, python: python)
 
 // MARK: - Report
 
