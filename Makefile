@@ -32,12 +32,14 @@ test: deps
 
 ## invoke: run a handler locally on a sample event (no Docker, no AWS account).
 ##   make invoke HANDLER=streamStarted EVENT=events/stream-start.json
+##   make invoke HANDLER=multihostInvite EVENT="events/invite.json events/invites-list.json events/join.json"
 invoke: build
-	$(BIN)/local-invoke --handler $(HANDLER) --event $(EVENT)
+	$(BIN)/local-invoke --handler $(HANDLER) $(foreach e,$(EVENT),--event $(e))
 
 ## demo: every sample event through its handler.
 demo: build
 	$(BIN)/local-invoke --handler streamStarted $(foreach e,$(wildcard events/stream-*.json),--event $(e))
+	$(BIN)/local-invoke --handler multihostInvite --event events/invite.json --event events/invites-list.json --event events/join.json
 
 ## bench: release build (Swift stdlib linked statically, as deployed), then the A/B benchmarks against
 ##   the Python peer in .venv-bench (console table, BENCHMARKS.md, bench/latency.png). BENCH_ARGS=--quick: short run.
@@ -54,4 +56,4 @@ $(BENCH_VENV)/.installed: bench/requirements.txt bench/peer/requirements.txt
 clean:
 	rm -rf .build build .aws-sam
 
--include deploy.mk
+include deploy.mk

@@ -84,7 +84,7 @@ public final class AWSClient {
             path = endpoint.basePath.isEmpty ? "/" : endpoint.basePath
             headers.append(("X-Amz-Target", "\(prefix).\(operation)"))
         }
-        let url = "\(endpoint.url.prefix(endpoint.url.count - endpoint.basePath.count))\(path)"
+        let url = endpoint.origin + path
         let clock = configuration.clock
         let budgetEnd = deadline - configuration.deadlineMarginMilliseconds
         var attempt = 0

@@ -45,6 +45,8 @@ public struct AWSEndpoint: Sendable, Equatable {
     public let host: String
     /// The URL's path (`""` or `/base`), put before operation paths.
     public let basePath: String
+    /// `scheme://host[:port]`.
+    public let origin: String
 
     /// Parses an endpoint URL (`https://…` or, for local stand-ins, `http://…`).
     public init(url: String) throws(AWSConfigurationError) {
@@ -62,7 +64,8 @@ public struct AWSEndpoint: Sendable, Equatable {
         }
         let defaultPort = scheme == "https" ? ":443" : ":80"
         if authority.hasSuffix(defaultPort) { authority.removeLast(defaultPort.count) }
-        self.url = "\(scheme)://\(authority)\(path)"
+        self.origin = "\(scheme)://\(authority)"
+        self.url = origin + path
         self.host = authority
         self.basePath = path
     }

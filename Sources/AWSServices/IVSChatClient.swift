@@ -14,6 +14,12 @@ public struct ChatToken: Sendable {
     public let token: Secret
     public let tokenExpirationTime: String?
     public let sessionExpirationTime: String?
+
+    public init(token: Secret, tokenExpirationTime: String?, sessionExpirationTime: String?) {
+        self.token = token
+        self.tokenExpirationTime = tokenExpirationTime
+        self.sessionExpirationTime = sessionExpirationTime
+    }
 }
 
 /// Amazon IVS Chat: `SendEvent` and `CreateChatToken`.

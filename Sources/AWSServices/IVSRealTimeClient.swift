@@ -21,6 +21,17 @@ public struct ParticipantToken: Sendable {
 
     /// `expirationTime` as epoch seconds.
     public var expirationEpochSeconds: Int64? { expirationTime.flatMap(UTCTimestamp.parseISO8601) }
+
+    public init(participantId: String?, token: Secret, userId: String?, attributes: [String: String],
+                durationMinutes: Int?, capabilities: [ParticipantCapability], expirationTime: String?) {
+        self.participantId = participantId
+        self.token = token
+        self.userId = userId
+        self.attributes = attributes
+        self.durationMinutes = durationMinutes
+        self.capabilities = capabilities
+        self.expirationTime = expirationTime
+    }
 }
 
 /// A stage from `GetStage`.
@@ -29,6 +40,13 @@ public struct Stage: Sendable, Equatable {
     public let name: String
     public let activeSessionId: String?
     public let tags: [String: String]
+
+    public init(arn: String, name: String, activeSessionId: String?, tags: [String: String]) {
+        self.arn = arn
+        self.name = name
+        self.activeSessionId = activeSessionId
+        self.tags = tags
+    }
 }
 
 /// Amazon IVS real-time (stages): `CreateParticipantToken` and `GetStage`.

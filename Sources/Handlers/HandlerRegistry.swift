@@ -18,6 +18,14 @@ public enum HandlerRegistry {
             return StreamStateHandler(configuration: configuration, chat: try initStep { () throws(AWSConfigurationError) in
                 try IVSChatClient(configuration: aws)
             })
+        case "multihostInvite":
+            let configuration = try MultihostInviteConfiguration.fromEnvironment()
+            let aws = try awsConfiguration()
+            return try initStep { () throws(AWSConfigurationError) in
+                MultihostInviteHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws),
+                                       store: DynamoDBInviteStore(dynamoDB: try DynamoDBClient(configuration: aws), table: configuration.table),
+                                       chat: try IVSChatClient(configuration: aws))
+            }
         default:
             if Environment.get("IVS_CHAT_EVENTS_TEST_HANDLERS") == "1", let handler = DiagnosticHandler(name: name) {
                 return handler

@@ -85,16 +85,16 @@ public final class HTTPServer: @unchecked Sendable {
     /// `http://127.0.0.1:<port>`.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Stops accepting and closes every open connection.
+    /// Stops accepting and shuts every open connection down. Only the accept thread closes the
+    /// listening socket and only a connection's own thread closes it, so a descriptor number is
+    /// never closed twice or reused under a live thread.
     public func stop() {
         lock.lock()
-        guard !stopped else { lock.unlock(); return }
+        defer { lock.unlock() }
+        guard !stopped else { return }
         stopped = true
-        let open = connections
-        lock.unlock()
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
+        for fd in connections { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     deinit { stop() }
@@ -102,17 +102,23 @@ public final class HTTPServer: @unchecked Sendable {
     private func acceptLoop() {
         while true {
             let fd = accept(listener, nil, nil)
-            if fd < 0 {
-                if errno == EINTR { continue }
+            lock.lock()
+            if stopped {
+                lock.unlock()
+                if fd >= 0 { close(fd) }
+                close(listener)
                 return
             }
+            if fd < 0 {
+                lock.unlock()
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
+            connections.insert(fd)
+            lock.unlock()
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            lock.lock()
-            if stopped { lock.unlock(); close(fd); return }
-            connections.insert(fd)
-            lock.unlock()
             let thread = Thread { [self] in serve(fd) }
             thread.stackSize = 1 << 20
             thread.start()

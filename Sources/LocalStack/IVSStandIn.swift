@@ -36,6 +36,13 @@ public final class IVSStandIn: @unchecked Sendable {
         public let attributes: [String: String]
         /// The id answered.
         public let id: String
+
+        public init(room: String, eventName: String, attributes: [String: String], id: String) {
+            self.room = room
+            self.eventName = eventName
+            self.attributes = attributes
+            self.id = id
+        }
     }
 
     /// A scripted failure for the next request of an operation.
@@ -225,7 +232,8 @@ public final class IVSStandIn: @unchecked Sendable {
     // MARK: - Checks and answers
 
     /// Why the request's SigV4 signature does not hold, or nil when it does.
-    static func signatureProblem(_ request: ServerRequest, signingName: String) -> String? {
+    /// Used for every request; public so other stand-ins (DynamoDB) can check signatures the same way.
+    public static func signatureProblem(_ request: ServerRequest, signingName: String) -> String? {
         guard let authorization = request.header("authorization"), authorization.hasPrefix("AWS4-HMAC-SHA256 ") else {
             return "missing or non-SigV4 Authorization header"
         }

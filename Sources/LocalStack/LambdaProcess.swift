@@ -97,7 +97,7 @@ public final class LambdaProcess: @unchecked Sendable {
         }
         collected += newLines
         if bytes == nil { outputClosed = true; condition.broadcast() }
-        if echo { for line in newLines { FileHandle.standardError.write(Data(("  │ " + line + "\n").utf8)) } }
+        if echo { for line in newLines { FileHandle.standardOutput.write(Data(("  │ " + line + "\n").utf8)) } }
     }
 
     /// Every output line so far.

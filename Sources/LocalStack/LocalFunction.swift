@@ -6,13 +6,12 @@ public final class LocalFunction: @unchecked Sendable {
     public let emulator: RuntimeAPIEmulator
     public let process: LambdaProcess
 
-    /// Starts `bootstrap` with `_HANDLER=handler` and `environment`. `commandPrefix` runs it
-    /// through another command (e.g. the empty-root wrapper); `runtimeAPI` overrides the
+    /// Starts `command` (by default the `bootstrap` built beside this tool; e.g. the empty-root
+    /// wrapper of a package instead) with `_HANDLER=handler` and `environment`; `runtimeAPI` overrides the
     /// `AWS_LAMBDA_RUNTIME_API` value given to it (to test other spellings of the address);
-    /// `prepare` sets the emulator up (e.g. faults) before the process starts. `command`, when given,
-    /// is run instead of `commandPrefix + [bootstrap]` (another runtime, e.g. `bench`'s Python peer).
-    public init(handler: String, environment: [String: String] = [:], bootstrap: String = BuildProducts.path("bootstrap"),
-                commandPrefix: [String] = [], command: [String]? = nil, runtimeAPI: ((String) -> String)? = nil, echoLogs: Bool = false,
+    /// `prepare` sets the emulator up (e.g. faults) before the process starts.
+    public init(handler: String, environment: [String: String] = [:], command: [String] = [BuildProducts.path("bootstrap")],
+                runtimeAPI: ((String) -> String)? = nil, echoLogs: Bool = false,
                 prepare: (RuntimeAPIEmulator) -> Void = { _ in }) throws {
         let emulator = try RuntimeAPIEmulator()
         self.emulator = emulator
@@ -25,7 +24,7 @@ public final class LocalFunction: @unchecked Sendable {
             "LAMBDA_TASK_ROOT": "/var/task",
         ]
         env.merge(environment) { $1 }
-        process = try LambdaProcess(command: command ?? (commandPrefix + [bootstrap]), environment: env, echo: echoLogs,
+        process = try LambdaProcess(command: command, environment: env, echo: echoLogs,
                                     onExit: { _ in emulator.runtimeExited() })
     }
 

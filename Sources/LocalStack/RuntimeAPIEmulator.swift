@@ -75,7 +75,7 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
 
     /// Starts serving on 127.0.0.1 (any free port unless given).
     public init(port: Int = 0) throws {
-        server = try HTTPServer(port: port) { [unowned self] request in self.route(request) }
+        server = try HTTPServer(port: port) { [weak self] request in self?.route(request) ?? .dropConnection }
     }
 
     /// `127.0.0.1:<port>`: the value for `AWS_LAMBDA_RUNTIME_API`.

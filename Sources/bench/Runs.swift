@@ -72,12 +72,12 @@ final class Bench {
 
     /// Starts the runtime, sends `warmup + count` invocations one after another and keeps the
     /// latencies of the last `count`; samples RSS after each of `rssCheckpoints` invocations.
-    /// `handler` "streamStarted" checks every SendEvent; "test.echo" checks the echoed body.
-    func warm(_ runtime: Runtime, handler: String = "streamStarted", event: [UInt8]? = nil,
+    /// `handler` "streamStarted" checks every SendEvent; "test.echo" the echoed body; "multihostInvite" a 201.
+    func warm(_ runtime: Runtime, handler: String = "streamStarted", event: [UInt8]? = nil, extraEnvironment: [String: String] = [:],
               warmup: Int, count: Int, rssCheckpoints: [Int] = []) throws -> WarmSample {
         standIn.reset()
         let event = event ?? streamStart
-        let extra = handler.hasPrefix("test.") ? ["IVS_CHAT_EVENTS_TEST_HANDLERS": "1"] : [:]
+        let extra = (handler.hasPrefix("test.") ? ["IVS_CHAT_EVENTS_TEST_HANDLERS": "1"] : [:]).merging(extraEnvironment) { $1 }
         let function = try LocalFunction(handler: handler, environment: environment(runtime, extra: extra), command: runtime.command)
         defer { function.stop() }
         let echoed = handler == "test.echo" ? Array(try JSONValue.parse(event).serialized()) : nil
@@ -91,6 +91,10 @@ final class Bench {
             if let echoed {
                 guard case let .response(body) = outcome, body == echoed else {
                     throw BenchError("\(runtime.name) \(handler): unexpected outcome: \(outcome.text.prefix(300))")
+                }
+            } else if handler == "multihostInvite" {
+                guard case let .response(body) = outcome, (try? JSONValue.parse(body))?["statusCode"]?.intValue == 201 else {
+                    throw BenchError("\(runtime.name) invite \(i): unexpected outcome: \(outcome.text.prefix(300))")
                 }
             } else if case .response = outcome {} else {
                 throw BenchError("\(runtime.name) \(handler): invocation \(i) failed: \(outcome.text.prefix(300))")

@@ -7,16 +7,20 @@ import LocalStack
 
 let usage = """
 usage: local-invoke --handler NAME --event FILE [--event FILE ...] [--env KEY=VALUE ...]
-                    [--bootstrap PATH] [--wrap COMMAND] [--timeout-ms N] [--quiet]
+                    [--bootstrap PATH | --command COMMAND] [--timeout-ms N] [--quiet]
 
   --handler NAME    the _HANDLER to run (streamStarted, multihostInvite)
   --event FILE      an event JSON file (from events/); repeat to invoke several times
   --env KEY=VALUE   extra environment for the function
   --bootstrap PATH  the runtime binary (default: bootstrap beside this tool)
-  --wrap COMMAND    run the binary through COMMAND (e.g. scripts/run-in-empty-root.sh build/StreamFunction)
+  --command COMMAND run this command instead (words split on spaces), e.g. a package in an empty
+                    root: --command "scripts/run-in-empty-root.sh build/lambda"
   --timeout-ms N    the function's timeout per invocation (default 3000)
   --quiet           do not echo the function's log lines
 """
+
+/// Prints a line at once (unbuffered), so it interleaves rightly with the function's log lines.
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("local-invoke: \(message)\n\n\(usage)\n".utf8))
@@ -26,8 +30,7 @@ func fail(_ message: String) -> Never {
 var handler: String?
 var eventFiles: [String] = []
 var environment: [String: String] = [:]
-var bootstrap = BuildProducts.path("bootstrap")
-var wrap: [String] = []
+var command = [BuildProducts.path("bootstrap")]
 var timeout: Int64 = 3000
 var quiet = false
 
@@ -41,11 +44,11 @@ while let arg = args.popFirst() {
         let pair = value()
         guard let eq = pair.firstIndex(of: "=") else { fail("--env takes KEY=VALUE, got '\(pair)'") }
         environment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
-    case "--bootstrap": bootstrap = value()
-    case "--wrap": wrap = value().split(separator: " ").map(String.init)
+    case "--bootstrap": command = [value()]
+    case "--command": command = value().split(separator: " ").map(String.init)
     case "--timeout-ms": timeout = Int64(value()) ?? { fail("--timeout-ms takes a number") }()
     case "--quiet": quiet = true
-    case "-h", "--help": print(usage); exit(0)
+    case "-h", "--help": say(usage); exit(0)
     default: fail("unknown argument '\(arg)'")
     }
 }
@@ -58,8 +61,7 @@ let events: [(String, [UInt8])] = eventFiles.map { path in
 
 let session: LocalSession
 do {
-    session = try LocalSession(handler: handler, environment: environment, bootstrap: bootstrap,
-                               commandPrefix: wrap, echoLogs: !quiet)
+    session = try LocalSession(handler: handler, environment: environment, command: command, echoLogs: !quiet)
 } catch {
     FileHandle.standardError.write(Data("local-invoke: could not start: \(error)\n".utf8))
     exit(2)
@@ -67,23 +69,23 @@ do {
 
 var status: Int32 = 0
 for (path, event) in events {
-    print("▶ \(handler) ← \(path)")
+    say("▶ \(handler) ← \(path)")
     let outcome = session.function.invoke(event, timeoutMilliseconds: timeout)
     switch outcome {
     case let .response(body):
-        print("✔ response: \(String(decoding: body, as: UTF8.self))")
+        say("✔ response: \(String(decoding: body, as: UTF8.self))")
     case let .error(type, body):
-        print("✘ error \(type): \(String(decoding: body, as: UTF8.self))")
+        say("✘ error \(type): \(String(decoding: body, as: UTF8.self))")
         status = max(status, 1)
     case let .noOutcome(why):
         if let initError = session.function.emulator.initError {
-            print("✘ init error \(initError.type): \(String(decoding: initError.body, as: UTF8.self))")
+            say("✘ init error \(initError.type): \(String(decoding: initError.body, as: UTF8.self))")
         } else {
-            print("✘ no outcome: \(why)")
+            say("✘ no outcome: \(why)")
         }
         status = 2
     }
-    for line in session.drainServiceLog() { print("  ↳ \(line)") }
+    for line in session.drainServiceLog() { say("  ↳ \(line)") }
     if status == 2 { break }
 }
 let exitStatus = session.stop()

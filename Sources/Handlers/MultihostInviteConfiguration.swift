@@ -1,0 +1,70 @@
+import AWSServices
+import Essentials
+import LambdaRuntime
+
+/// Configuration of `multihostInvite`, read from the environment at start-up:
+/// - `INVITES_TABLE` (required): the DynamoDB table of invites (`inviteeId` + `stageArn`, TTL `expiresAt`);
+/// - `DEFAULT_STAGE_ARN`: the stage when a request names none;
+/// - `STAGE_OWNER`: the owner of stages without an `owner` tag (single-broadcaster deployments);
+/// - `CHAT_ROOM_ARN` (or `DEMO_CHAT_ARN`): the room of stages without a `chatRoomArn` tag;
+/// - `CORS_ALLOWED_ORIGIN` (default `*`), `IDENTITY_CLAIM` (default `sub`);
+/// - `INVITE_DURATION_MINUTES` (1-20160, default 60): how long an invite's participant token lives;
+/// - `STAGE_CACHE_SECONDS` (0-3600, default 60): how long a warm process trusts a `GetStage` answer.
+public struct MultihostInviteConfiguration: Sendable {
+    public var table: String
+    public var defaultStage: String?
+    public var stageOwner: String?
+    public var defaultRoom: String?
+    public var allowedOrigin: String
+    public var identityClaim: String
+    public var inviteDurationMinutes: Int
+    public var stageCacheSeconds: Int
+
+    public init(table: String, defaultStage: String? = nil, stageOwner: String? = nil, defaultRoom: String? = nil,
+                allowedOrigin: String = "*", identityClaim: String = "sub", inviteDurationMinutes: Int = 60,
+                stageCacheSeconds: Int = 60) {
+        self.table = table
+        self.defaultStage = defaultStage
+        self.stageOwner = stageOwner
+        self.defaultRoom = defaultRoom
+        self.allowedOrigin = allowedOrigin
+        self.identityClaim = identityClaim
+        self.inviteDurationMinutes = inviteDurationMinutes
+        self.stageCacheSeconds = stageCacheSeconds
+    }
+
+    /// Reads and checks the configuration; any problem is an init error naming the variable.
+    public static func fromEnvironment(lookup: (String) -> String? = Environment.nonEmpty) throws(InitError) -> MultihostInviteConfiguration {
+        guard let table = lookup("INVITES_TABLE") else {
+            throw .invalidConfiguration("INVITES_TABLE is not set: name the DynamoDB table that keeps invites")
+        }
+        if let problem = tableNameProblem(table) { throw .invalidConfiguration("INVITES_TABLE \(problem)") }
+        let stage = lookup("DEFAULT_STAGE_ARN")
+        if let stage, let problem = IVSConstraints.stageARNProblem(stage) { throw .invalidConfiguration("DEFAULT_STAGE_ARN \(problem)") }
+        let room = lookup("CHAT_ROOM_ARN") ?? lookup("DEMO_CHAT_ARN")
+        if let room, let problem = IVSConstraints.roomARNProblem(room) { throw .invalidConfiguration("CHAT_ROOM_ARN \(problem)") }
+        return MultihostInviteConfiguration(
+            table: table, defaultStage: stage, stageOwner: lookup("STAGE_OWNER"), defaultRoom: room,
+            allowedOrigin: lookup("CORS_ALLOWED_ORIGIN") ?? "*",
+            identityClaim: lookup("IDENTITY_CLAIM") ?? "sub",
+            inviteDurationMinutes: try integer("INVITE_DURATION_MINUTES", lookup, default: 60, range: 1...20160),
+            stageCacheSeconds: try integer("STAGE_CACHE_SECONDS", lookup, default: 60, range: 0...3600))
+    }
+
+    /// DynamoDB table names: 3-255 of `a-z A-Z 0-9 _ - .`.
+    static func tableNameProblem(_ name: String) -> String? {
+        let ok = name.utf8.allSatisfy { c in
+            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45 || c == 46
+        }
+        return (3...255).contains(name.utf8.count) && ok ? nil : "must be 3-255 characters of letters, digits, '_', '-' and '.'"
+    }
+
+    private static func integer(_ name: String, _ lookup: (String) -> String?, default value: Int,
+                                range: ClosedRange<Int>) throws(InitError) -> Int {
+        guard let text = lookup(name) else { return value }
+        guard let n = Int(text), range.contains(n) else {
+            throw .invalidConfiguration("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound) (is '\(text)')")
+        }
+        return n
+    }
+}

@@ -1,0 +1,245 @@
+import AWSCore
+import AWSServices
+import Essentials
+import JSON
+import LambdaRuntime
+
+/// `_HANDLER=multihostInvite`: StreamCat's multihost invites without a server of its own, behind an
+/// API Gateway HTTP API with a JWT authorizer (the caller is the `IDENTITY_CLAIM` claim, never the body).
+/// - `POST /multihost/invite` `{userId, username?, broadcastType?, stageArn?, chatArn?}`: the stage's owner
+///   invites `userId`: a participant token is created and stored, and the room gets
+///   `StreamCat:MultihostInvite` `{userId, broadcastType, stage, stageArn, expiresAt}` (never the token) → 201;
+/// - `GET /multihost/invites`: the caller's unexpired invites, without tokens → 200;
+/// - `POST /multihost/join` `{stageArn?}`: the caller's own invite's token → 200, else 404.
+public final class MultihostInviteHandler: LambdaHandler {
+    /// The chat event StreamCat's clients listen for.
+    public static let chatEventName = "StreamCat:MultihostInvite"
+
+    private let configuration: MultihostInviteConfiguration
+    private let stages: StageService
+    private let stageCache: StageCache
+    private let store: InviteStoring
+    private let chat: ChatEventSending
+    private let now: () -> Int64
+
+    /// `now` gives epoch seconds (replaceable in tests).
+    public init(configuration: MultihostInviteConfiguration, stages: StageService, store: InviteStoring,
+                chat: ChatEventSending, now: @escaping () -> Int64 = Clock.epochSeconds) {
+        self.configuration = configuration
+        self.stages = stages
+        stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds)
+        self.store = store
+        self.chat = chat
+        self.now = now
+    }
+
+    public func handle(_ payload: [UInt8], context: InvocationContext) throws -> [UInt8] {
+        let event: JSONValue
+        do { event = try JSONValue.parse(payload) } catch {
+            throw LambdaError("Event.InvalidJSON", "the event is not JSON: \(error)")
+        }
+        let request = try HTTPAPIRequest(event: event)
+        return respond(to: request, deadline: context.deadlineEpochMilliseconds).serialized()
+    }
+
+    /// The answer to `request`, with the CORS and caching headers every answer carries.
+    public func respond(to request: HTTPAPIRequest, deadline: Int64) -> HTTPAPIResponse {
+        var response = route(request, deadline: deadline)
+        response.headers = [("content-type", "application/json"), ("access-control-allow-origin", configuration.allowedOrigin),
+                            ("cache-control", "no-store")] + response.headers
+        return response
+    }
+
+    private func route(_ request: HTTPAPIRequest, deadline: Int64) -> HTTPAPIResponse {
+        let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join"]
+        guard routes.contains(where: request.matchesPath) else {
+            return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
+        }
+        if request.method == "OPTIONS" {
+            return HTTPAPIResponse(statusCode: 204, headers: [("access-control-allow-methods", "GET, POST, OPTIONS"),
+                                                              ("access-control-allow-headers", "authorization, content-type"),
+                                                              ("access-control-max-age", "600")], body: nil)
+        }
+        guard let caller = request.claims[configuration.identityClaim], !caller.isEmpty else {
+            return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
+        }
+        do throws(APIFailure) {
+            if request.matches("POST", "/multihost/invite") { return answer(request, caller: caller, try invite(request, caller: caller, deadline: deadline)) }
+            if request.matches("GET", "/multihost/invites") { return answer(request, caller: caller, try pendingInvites(caller: caller, deadline: deadline)) }
+            if request.matches("POST", "/multihost/join") { return answer(request, caller: caller, try join(request, caller: caller, deadline: deadline)) }
+            return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
+        } catch {
+            return answer(request, caller: caller, .error(error.status, error.message))
+        }
+    }
+
+    /// Logs the outcome (never a body: the join answer carries a token) and returns `response`.
+    private func answer(_ request: HTTPAPIRequest, caller: String?, _ response: HTTPAPIResponse) -> HTTPAPIResponse {
+        let outcome = response.statusCode >= 400 ? ": \(response.body?["message"]?.stringValue ?? "")" : ""
+        Log.info("\(request.method) \(request.path) by \(caller ?? "(anonymous)") → \(response.statusCode)\(outcome)")
+        return response
+    }
+
+    // MARK: - Routes
+
+    private func invite(_ request: HTTPAPIRequest, caller: String, deadline: Int64) throws(APIFailure) -> HTTPAPIResponse {
+        let body = try APIFailure.jsonObject(request.body, expected: "{\"userId\": …}")
+        guard let invitee = try body.string("userId", maxLength: 128) else {
+            throw .badRequest("userId is required: the user id of the chat user to invite")
+        }
+        let username = try body.string("username", maxLength: 128)
+        let broadcastType = try body.string("broadcastType", maxLength: 64)
+        let chatArn = try body.string("chatArn", maxLength: 128)
+        let stageArn = try stageArn(body)
+        guard invitee != caller else { throw .badRequest("userId is you: a broadcaster cannot invite themself") }
+
+        let stage: StageDetails
+        do { stage = try stageCache.stage(arn: stageArn, deadline: deadline) } catch {
+            if let service = (error as? AWSError)?.serviceError, service.type == "ResourceNotFoundException" {
+                throw .notFound("stageArn: no stage \(stageArn)")
+            }
+            throw .upstream("GetStage", error)
+        }
+        guard let owner = nonEmpty(stage.tags["owner"]) ?? configuration.stageOwner else {
+            throw .forbidden("this stage has no owner: tag it with 'owner' or set STAGE_OWNER")
+        }
+        guard owner == caller else { throw .forbidden("only the stage's owner can invite to it") }
+        guard let room = nonEmpty(stage.tags["chatRoomArn"]) ?? configuration.defaultRoom,
+              IVSConstraints.roomARNProblem(room) == nil else {
+            throw .forbidden("this stage has no chat room: tag it with 'chatRoomArn' (a room ARN) or set CHAT_ROOM_ARN")
+        }
+        if let chatArn, chatArn != room { throw .forbidden("chatArn is not this stage's chat room") }
+        let placeholder = Self.eventAttributes(invitee: invitee, broadcastType: broadcastType, stage: stage, expiresAt: "0000-00-00T00:00:00Z")
+        if IVSConstraints.attributesSize(placeholder) > IVSConstraints.maxAttributesBytes {
+            throw .badRequest("userId and broadcastType are too long for the chat event's 1 KB of attributes")
+        }
+
+        let token: IssuedParticipantToken
+        do {
+            token = try stages.issueToken(stageArn: stage.arn, userId: invitee, attributes: username.map { ["username": $0] } ?? [:],
+                                          durationMinutes: configuration.inviteDurationMinutes, deadline: deadline)
+        } catch { throw .upstream("CreateParticipantToken", error) }
+        let invite = Invite(inviteeId: invitee, stageArn: stage.arn, stageName: stage.displayName, inviterId: caller,
+                            username: username, broadcastType: broadcastType, token: token.token,
+                            participantId: token.participantId, expirationTime: token.expirationTime, expiresAt: token.expiresAt)
+        do { try store.put(invite, deadline: deadline) } catch { throw .upstream("PutItem", error, hiding: token.token) }
+        let attributes = Self.eventAttributes(invitee: invitee, broadcastType: broadcastType, stage: stage, expiresAt: token.expirationTime)
+        let eventId: String
+        do {
+            eventId = try chat.sendEvent(roomIdentifier: room, eventName: Self.chatEventName, attributes: attributes, deadline: deadline)
+        } catch {
+            throw .upstream("SendEvent", error, message: "the invite was saved but the chat notification could not be sent; the invitee can still find it under GET /multihost/invites")
+        }
+        Log.info("invited \(invitee) to \(stage.arn) (participant \(token.participantId), until \(token.expirationTime)); \(Self.chatEventName) \(eventId) sent to \(room)")
+        return HTTPAPIResponse(statusCode: 201, body: .object([
+            ("userId", .string(invitee)), ("stageArn", .string(stage.arn)), ("expiresAt", .string(token.expirationTime)),
+        ]))
+    }
+
+    private func pendingInvites(caller: String, deadline: Int64) throws(APIFailure) -> HTTPAPIResponse {
+        let invites: [Invite]
+        do { invites = try store.invites(inviteeId: caller, deadline: deadline) } catch { throw .upstream("Query", error) }
+        let current = now()
+        let listed: [JSONValue] = invites.filter { !$0.isExpired(at: current) }.map { invite in
+            var members: [(key: String, value: JSONValue)] = [
+                ("stageArn", .string(invite.stageArn)), ("stage", .string(invite.stageName)), ("inviterId", .string(invite.inviterId)),
+            ]
+            if let username = invite.username { members.append(("username", .string(username))) }
+            if let broadcastType = invite.broadcastType { members.append(("broadcastType", .string(broadcastType))) }
+            members.append(("expiresAt", .string(invite.expirationTime)))
+            return .object(members)
+        }
+        return HTTPAPIResponse(statusCode: 200, body: .object([("invites", .array(listed))]))
+    }
+
+    private func join(_ request: HTTPAPIRequest, caller: String, deadline: Int64) throws(APIFailure) -> HTTPAPIResponse {
+        let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
+        let stageArn = try stageArn(body)
+        let found: Invite?
+        do { found = try store.invite(inviteeId: caller, stageArn: stageArn, deadline: deadline) } catch { throw .upstream("GetItem", error) }
+        guard let invite = found else { throw .notFound("you have no invite to stage \(stageArn)") }
+        guard !invite.isExpired(at: now()) else {
+            // DynamoDB's TTL deletes lazily: tidy up now (best effort).
+            do { try store.delete(inviteeId: caller, stageArn: stageArn, deadline: deadline) } catch {
+                Log.warn("could not delete the expired invite of \(caller) to \(stageArn): \(error)")
+            }
+            throw .notFound("your invite to stage \(stageArn) expired at \(invite.expirationTime); ask the broadcaster for a new one")
+        }
+        Log.info("\(caller) joins \(stageArn) as participant \(invite.participantId)")
+        return HTTPAPIResponse(statusCode: 200, body: .object([
+            ("token", .string(invite.token.reveal)), ("participantId", .string(invite.participantId)),
+            ("expirationTime", .string(invite.expirationTime)),
+        ]))
+    }
+
+    // MARK: - Helpers
+
+    /// `stageArn` from the body, else `DEFAULT_STAGE_ARN`.
+    private func stageArn(_ body: JSONBody) throws(APIFailure) -> String {
+        guard let arn = try body.string("stageArn", maxLength: 128) ?? configuration.defaultStage else {
+            throw .badRequest("stageArn is required: no default stage is configured")
+        }
+        if let problem = IVSConstraints.stageARNProblem(arn) { throw .badRequest("stageArn \(problem)") }
+        return arn
+    }
+
+    private func nonEmpty(_ s: String?) -> String? { s?.isEmpty == false ? s : nil }
+
+    /// The `StreamCat:MultihostInvite` attributes: StreamCat's `{userId, broadcastType, stage}` plus
+    /// `stageArn` and `expiresAt`. Never the token: every room member receives them.
+    static func eventAttributes(invitee: String, broadcastType: String?, stage: StageDetails, expiresAt: String) -> [String: String] {
+        var attributes = ["userId": invitee, "stage": stage.displayName, "stageArn": stage.arn, "expiresAt": expiresAt]
+        if let broadcastType { attributes["broadcastType"] = broadcastType }
+        return attributes
+    }
+}
+
+/// A request body's JSON object, read field by field with errors that name the field.
+struct JSONBody {
+    let members: [(key: String, value: JSONValue)]
+
+    /// The string field `name` (nil when absent or null); 400 when it is not a string of 1-`maxLength` characters.
+    func string(_ name: String, maxLength: Int) throws(APIFailure) -> String? {
+        guard let value = members.first(where: { $0.key == name })?.value, value != .null else { return nil }
+        guard let s = value.stringValue else { throw .badRequest("\(name) must be a string, not \(value.kindName)") }
+        guard (1...maxLength).contains(s.count) else { throw .badRequest("\(name) must be 1-\(maxLength) characters long (is \(s.count))") }
+        return s
+    }
+}
+
+/// Why a request cannot be served: an HTTP status and a message safe to show to the caller.
+struct APIFailure: Error {
+    let status: Int
+    let message: String
+
+    static func badRequest(_ message: String) -> APIFailure { APIFailure(status: 400, message: message) }
+    static func forbidden(_ message: String) -> APIFailure { APIFailure(status: 403, message: message) }
+    static func notFound(_ message: String) -> APIFailure { APIFailure(status: 404, message: message) }
+
+    /// An AWS call failed: 503 when trying again may help (throttling, no answer, time-out, a 5xx),
+    /// else 502. Only the operation's name reaches the caller; the details go to the log (with
+    /// `hiding` scrubbed from them, in case a service echoes a value back).
+    static func upstream(_ operation: String, _ error: Error, hiding secret: Secret? = nil, message: String? = nil) -> APIFailure {
+        var detail = "\(error)"
+        if let secret, !secret.reveal.isEmpty { detail = detail.replacing(secret.reveal, with: "<redacted>") }
+        Log.error("\(operation) failed: \(detail)")
+        let retryable: Bool
+        switch error as? AWSError {
+        case let .service(e)?: retryable = e.isThrottling || e.status >= 500
+        case .transport?, .deadlineExceeded?: retryable = true
+        default: retryable = false
+        }
+        return APIFailure(status: retryable ? 503 : 502,
+                          message: message ?? (retryable ? "a service this function uses is busy or unreachable (\(operation)); try again"
+                                                         : "a service this function uses failed (\(operation))"))
+    }
+
+    /// The body as a JSON object; 400 when it is not one (an empty body is `{}` when `allowEmpty`).
+    static func jsonObject(_ bytes: [UInt8], expected: String, allowEmpty: Bool = false) throws(APIFailure) -> JSONBody {
+        if bytes.isEmpty && allowEmpty { return JSONBody(members: []) }
+        guard let value = try? JSONValue.parse(bytes), let members = value.objectValue else {
+            throw .badRequest("body must be a JSON object: \(expected)")
+        }
+        return JSONBody(members: members)
+    }
+}

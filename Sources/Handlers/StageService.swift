@@ -1,0 +1,91 @@
+import AWSCore
+import AWSServices
+import Essentials
+
+/// What the invite flow needs to know about a stage (from `GetStage`).
+public struct StageDetails: Sendable, Equatable {
+    public var arn: String
+    public var name: String
+    public var tags: [String: String]
+
+    public init(arn: String, name: String, tags: [String: String]) {
+        self.arn = arn
+        self.name = name
+        self.tags = tags
+    }
+
+    /// The name invitees' clients put in the join link: the stage's name, else its id.
+    public var displayName: String {
+        name.isEmpty ? arn.split(separator: "/").last.map(String.init) ?? arn : name
+    }
+}
+
+/// A participant token just issued; the token itself is a `Secret`.
+public struct IssuedParticipantToken: Sendable {
+    public var participantId: String
+    public var token: Secret
+    /// ISO 8601.
+    public var expirationTime: String
+    /// Epoch seconds.
+    public var expiresAt: Int64
+
+    public init(participantId: String, token: Secret, expirationTime: String, expiresAt: Int64) {
+        self.participantId = participantId
+        self.token = token
+        self.expirationTime = expirationTime
+        self.expiresAt = expiresAt
+    }
+}
+
+/// IVS real-time as the invite flow uses it: the seam between `MultihostInviteHandler` and the service.
+public protocol StageService: AnyObject {
+    /// The stage's name and tags.
+    func stageDetails(arn: String, deadline: Int64) throws -> StageDetails
+    /// A PUBLISH+SUBSCRIBE token for `userId` on the stage, valid for `durationMinutes`.
+    func issueToken(stageArn: String, userId: String, attributes: [String: String], durationMinutes: Int,
+                    deadline: Int64) throws -> IssuedParticipantToken
+}
+
+extension IVSRealTimeClient: StageService {
+    public func stageDetails(arn: String, deadline: Int64) throws -> StageDetails {
+        let stage = try getStage(arn: arn, deadline: deadline)
+        return StageDetails(arn: stage.arn, name: stage.name, tags: stage.tags)
+    }
+
+    public func issueToken(stageArn: String, userId: String, attributes: [String: String], durationMinutes: Int,
+                           deadline: Int64) throws -> IssuedParticipantToken {
+        let requested = Clock.epochSeconds() + Int64(durationMinutes) * 60
+        let t = try createParticipantToken(stageArn: stageArn, userId: userId, attributes: attributes,
+                                           capabilities: [.publish, .subscribe], durationMinutes: durationMinutes, deadline: deadline)
+        // The service's expiry when it gave one; else what was asked for.
+        let expiresAt = t.expirationEpochSeconds ?? requested
+        return IssuedParticipantToken(participantId: t.participantId ?? "", token: t.token,
+                                      expirationTime: t.expirationTime ?? UTCTimestamp(epochMilliseconds: expiresAt * 1000).iso8601,
+                                      expiresAt: expiresAt)
+    }
+}
+
+/// `GetStage` answers kept for a while in the warm process, so a burst of invites costs one lookup.
+public final class StageCache {
+    private let service: StageService
+    private let lifetimeNanoseconds: UInt64
+    private var entries: [String: (stage: StageDetails, fetched: UInt64)] = [:]
+
+    /// `seconds` 0 turns caching off.
+    public init(service: StageService, seconds: Int) {
+        self.service = service
+        lifetimeNanoseconds = UInt64(max(seconds, 0)) * 1_000_000_000
+    }
+
+    /// The stage, from the cache while fresh, else from the service (failures are not cached).
+    public func stage(arn: String, deadline: Int64) throws -> StageDetails {
+        let now = Clock.monotonicNanoseconds()
+        if let entry = entries[arn], now - entry.fetched < lifetimeNanoseconds { return entry.stage }
+        let stage = try service.stageDetails(arn: arn, deadline: deadline)
+        if lifetimeNanoseconds > 0 {
+            if entries.count >= 256 { entries.removeAll(keepingCapacity: true) }
+            entries[arn] = (stage, now)
+        }
+        return stage
+    }
+}

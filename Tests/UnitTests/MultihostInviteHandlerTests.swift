@@ -1,0 +1,372 @@
+import AWSCore
+import AWSServices
+import Handlers
+import JSON
+import LambdaRuntime
+import Testing
+
+/// A stage service answering from memory.
+final class FakeStages: StageService {
+    var stages: [String: StageDetails] = [:]
+    var stageLookups = 0
+    var issued: [(stageArn: String, userId: String, attributes: [String: String], minutes: Int)] = []
+    var failure: Error?
+    var tokenCount = 0
+
+    func stageDetails(arn: String, deadline: Int64) throws -> StageDetails {
+        stageLookups += 1
+        if let failure { throw failure }
+        guard let stage = stages[arn] else {
+            throw AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "GetStage", type: "ResourceNotFoundException",
+                                                   message: "not found", status: 404, requestId: nil, attempts: 1))
+        }
+        return stage
+    }
+
+    func issueToken(stageArn: String, userId: String, attributes: [String: String], durationMinutes: Int,
+                    deadline: Int64) throws -> IssuedParticipantToken {
+        issued.append((stageArn, userId, attributes, durationMinutes))
+        tokenCount += 1
+        return IssuedParticipantToken(participantId: "participant\(tokenCount)", token: Secret("SECRET-TOKEN-\(tokenCount)"),
+                                      expirationTime: "2026-01-01T01:00:00Z", expiresAt: MultihostInviteHandlerTests.expiry)
+    }
+}
+
+/// An invite table in memory.
+final class FakeInviteStore: InviteStoring {
+    var items: [String: Invite] = [:]
+    var failure: Error?
+    var deleted: [String] = []
+
+    func put(_ invite: Invite, deadline: Int64) throws {
+        if let failure { throw failure }
+        items[invite.inviteeId + " " + invite.stageArn] = invite
+    }
+    func invite(inviteeId: String, stageArn: String, deadline: Int64) throws -> Invite? {
+        if let failure { throw failure }
+        return items[inviteeId + " " + stageArn]
+    }
+    func invites(inviteeId: String, deadline: Int64) throws -> [Invite] {
+        if let failure { throw failure }
+        return items.values.filter { $0.inviteeId == inviteeId }.sorted { $0.stageArn < $1.stageArn }
+    }
+    func delete(inviteeId: String, stageArn: String, deadline: Int64) throws {
+        deleted.append(inviteeId + " " + stageArn)
+        items[inviteeId + " " + stageArn] = nil
+    }
+}
+
+@Suite final class MultihostInviteHandlerTests {
+    static let stage = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEfGh1234"
+    static let room = "arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234"
+    static let now: Int64 = 1_767_225_600  // 2026-01-01T00:00:00Z
+    static let expiry = now + 3600
+
+    let stages = FakeStages()
+    let store = FakeInviteStore()
+    let chat = FakeChat()
+    var configuration = MultihostInviteConfiguration(table: "invites")
+
+    init() {
+        stages.stages[Self.stage] = StageDetails(arn: Self.stage, name: "demo", tags: ["owner": "host", "chatRoomArn": Self.room])
+    }
+
+    func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler {
+        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, now: { now })
+    }
+
+    func send(_ method: String, _ path: String, body: String? = nil, caller: String? = "host",
+              to handler: MultihostInviteHandler? = nil) -> (status: Int, body: JSONValue, response: HTTPAPIResponse) {
+        let request = HTTPAPIRequest(method: method, path: path, body: Array((body ?? "").utf8), claims: caller.map { ["sub": $0] } ?? [:])
+        let response = (handler ?? self.handler()).respond(to: request, deadline: Int64.max / 2)
+        return (response.statusCode, response.body ?? .null, response)
+    }
+
+    func invite(_ body: String = #"{"userId":"guest","username":"Guest","broadcastType":"video"}"#, caller: String? = "host",
+                to handler: MultihostInviteHandler? = nil) -> (status: Int, body: JSONValue, response: HTTPAPIResponse) {
+        send("POST", "/multihost/invite", body: body.replacingOccurrences(of: "$STAGE", with: Self.stage), caller: caller, to: handler)
+    }
+
+    @Test func ownerInvites() throws {
+        let result = invite(#"{"userId":"guest","username":"Guest","broadcastType":"video","stageArn":"$STAGE","chatArn":"\#(Self.room)"}"#)
+        #expect(result.status == 201)
+        #expect(result.body == .object([("userId", .string("guest")), ("stageArn", .string(Self.stage)),
+                                        ("expiresAt", .string("2026-01-01T01:00:00Z"))]))
+        #expect(stages.issued.count == 1)
+        #expect(stages.issued[0].userId == "guest" && stages.issued[0].attributes == ["username": "Guest"] && stages.issued[0].minutes == 60)
+        let stored = try #require(store.items["guest \(Self.stage)"])
+        #expect(stored.token.reveal == "SECRET-TOKEN-1" && stored.inviterId == "host" && stored.stageName == "demo")
+        #expect(stored.expiresAt == Self.expiry && stored.participantId == "participant1")
+        #expect(chat.sent.count == 1)
+        #expect(chat.sent[0].room == Self.room && chat.sent[0].name == "StreamCat:MultihostInvite")
+        #expect(chat.sent[0].attributes == ["userId": "guest", "broadcastType": "video", "stage": "demo",
+                                            "stageArn": Self.stage, "expiresAt": "2026-01-01T01:00:00Z"])
+        #expect(!String(decoding: result.response.serialized(), as: UTF8.self).contains("SECRET"))
+    }
+
+    @Test func stageFromConfigurationAndOwnerFromConfiguration() {
+        configuration.defaultStage = Self.stage
+        configuration.stageOwner = "host"
+        configuration.defaultRoom = Self.room
+        stages.stages[Self.stage] = StageDetails(arn: Self.stage, name: "", tags: [:])
+        #expect(invite(#"{"userId":"guest"}"#).status == 201)
+        // A stage without a name is called by its id.
+        #expect(chat.sent[0].attributes["stage"] == "AbCdEfGh1234")
+        #expect(chat.sent[0].attributes["broadcastType"] == nil)
+        #expect(stages.issued[0].attributes.isEmpty)
+    }
+
+    @Test func theOwnerTagWinsOverTheConfiguredOwner() {
+        configuration.stageOwner = "someone-else"
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#, caller: "someone-else").status == 403)
+    }
+
+    @Test func nonOwnerIsForbidden() {
+        let result = invite(#"{"userId":"guest","stageArn":"$STAGE"}"#, caller: "intruder")
+        #expect(result.status == 403)
+        #expect(result.body["message"]?.stringValue?.contains("owner") == true)
+        #expect(stages.issued.isEmpty && store.items.isEmpty && chat.sent.isEmpty)
+    }
+
+    @Test func noOwnerAnywhereFailsClosed() {
+        stages.stages[Self.stage]?.tags["owner"] = nil
+        let result = invite(#"{"userId":"guest","stageArn":"$STAGE"}"#)
+        #expect(result.status == 403)
+        #expect(result.body["message"]?.stringValue?.contains("STAGE_OWNER") == true)
+        #expect(stages.issued.isEmpty)
+    }
+
+    @Test func mismatchedOrMissingRoomIsForbidden() {
+        let other = "arn:aws:ivschat:us-east-1:123456789012:room/Other"
+        let result = invite(#"{"userId":"guest","stageArn":"$STAGE","chatArn":"\#(other)"}"#)
+        #expect(result.status == 403)
+        #expect(result.body["message"]?.stringValue?.contains("chatArn") == true)
+        stages.stages[Self.stage]?.tags["chatRoomArn"] = nil
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 403)
+        #expect(stages.issued.isEmpty && chat.sent.isEmpty)
+    }
+
+    @Test func missingIdentityIsUnauthorized() {
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#, caller: nil).status == 401)
+        #expect(send("GET", "/multihost/invites", caller: nil).status == 401)
+        #expect(send("POST", "/multihost/join", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "").status == 401)
+        // The identity is the configured claim only; a `userId` in the body is the invitee, never the caller.
+        configuration.identityClaim = "username"
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 401)
+    }
+
+    @Test(arguments: [
+        ("", "body"), ("not json", "body"), ("[1]", "body"),
+        (#"{"stageArn":"$STAGE"}"#, "userId"), (#"{"userId":7,"stageArn":"$STAGE"}"#, "userId"),
+        (#"{"userId":"","stageArn":"$STAGE"}"#, "userId"),
+        (#"{"userId":"guest","stageArn":"arn:aws:ivs:us-east-1:123456789012:channel/x"}"#, "stageArn"),
+        (#"{"userId":"guest"}"#, "stageArn"),
+        (#"{"userId":"guest","stageArn":"$STAGE","username":true}"#, "username"),
+        (#"{"userId":"guest","stageArn":"$STAGE","broadcastType":"\#(String(repeating: "x", count: 65))"}"#, "broadcastType"),
+        (#"{"userId":"guest","stageArn":"$STAGE","chatArn":5}"#, "chatArn"),
+        (#"{"userId":"host","stageArn":"$STAGE"}"#, "userId"),
+    ])
+    func badInviteBodies(body: String, field: String) {
+        let result = invite(body)
+        #expect(result.status == 400)
+        #expect(result.body["message"]?.stringValue?.hasPrefix(field) == true, "\(result.body)")
+        #expect(stages.issued.isEmpty)
+    }
+
+    @Test func unknownStageIsNotFound() {
+        let result = invite(#"{"userId":"guest","stageArn":"arn:aws:ivs:us-east-1:123456789012:stage/Nope"}"#)
+        #expect(result.status == 404)
+        #expect(result.body["message"]?.stringValue?.hasPrefix("stageArn") == true)
+    }
+
+    @Test func stageLookupsAreCached() {
+        let handler = handler()
+        #expect(invite(#"{"userId":"a","stageArn":"$STAGE"}"#, to: handler).status == 201)
+        #expect(invite(#"{"userId":"b","stageArn":"$STAGE"}"#, to: handler).status == 201)
+        #expect(stages.stageLookups == 1)
+        configuration.stageCacheSeconds = 0
+        let uncached = self.handler()
+        _ = invite(#"{"userId":"a","stageArn":"$STAGE"}"#, to: uncached)
+        _ = invite(#"{"userId":"b","stageArn":"$STAGE"}"#, to: uncached)
+        #expect(stages.stageLookups == 3)
+    }
+
+    @Test func inviteeListsAndJoins() {
+        #expect(invite(#"{"userId":"guest","username":"Guest","stageArn":"$STAGE"}"#).status == 201)
+        let list = send("GET", "/multihost/invites", caller: "guest")
+        #expect(list.status == 200)
+        #expect(list.body == .object([("invites", .array([.object([
+            ("stageArn", .string(Self.stage)), ("stage", .string("demo")), ("inviterId", .string("host")),
+            ("username", .string("Guest")), ("expiresAt", .string("2026-01-01T01:00:00Z")),
+        ])]))]))
+        let join = send("POST", "/multihost/join", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "guest")
+        #expect(join.status == 200)
+        #expect(join.body == .object([("token", .string("SECRET-TOKEN-1")), ("participantId", .string("participant1")),
+                                      ("expirationTime", .string("2026-01-01T01:00:00Z"))]))
+    }
+
+    @Test func nobodyElseCanJoinOrList() {
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
+        let join = send("POST", "/multihost/join", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "host")
+        #expect(join.status == 404)
+        #expect(join.body["message"]?.stringValue?.contains("no invite") == true)
+        #expect(send("GET", "/multihost/invites", caller: "intruder").body == .object([("invites", .array([]))]))
+    }
+
+    @Test func expiredInviteIsRefusedAndRemoved() {
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
+        let later = handler(now: Self.expiry)
+        let join = send("POST", "/multihost/join", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "guest", to: later)
+        #expect(join.status == 404)
+        #expect(join.body["message"]?.stringValue?.contains("expired") == true)
+        #expect(store.deleted == ["guest \(Self.stage)"])
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
+        #expect(send("GET", "/multihost/invites", caller: "guest", to: later).body == .object([("invites", .array([]))]))
+    }
+
+    @Test func joinUsesTheDefaultStageWhenTheBodyIsEmpty() {
+        configuration.defaultStage = Self.stage
+        #expect(invite(#"{"userId":"guest"}"#).status == 201)
+        #expect(send("POST", "/multihost/join", body: nil, caller: "guest").status == 200)
+        configuration.defaultStage = nil
+        #expect(send("POST", "/multihost/join", body: nil, caller: "guest").status == 400)
+    }
+
+    @Test func upstreamFailuresHideDetails() {
+        stages.failure = AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "GetStage", type: "ThrottlingException",
+                                                          message: "internal detail", status: 429, requestId: "r", attempts: 3))
+        var result = invite(#"{"userId":"guest","stageArn":"$STAGE"}"#)
+        #expect(result.status == 503)
+        #expect(result.body["message"]?.stringValue?.contains("internal detail") == false)
+        stages.failure = AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "GetStage", type: "AccessDeniedException",
+                                                          message: "internal detail", status: 403, requestId: "r", attempts: 1))
+        result = invite(#"{"userId":"guest","stageArn":"$STAGE"}"#)
+        #expect(result.status == 502)
+        stages.failure = nil
+        chat.failure = AWSError.service(AWSServiceError(service: "ivschat", operation: "SendEvent", type: "InternalServerException",
+                                                        message: "x", status: 500, requestId: nil, attempts: 3))
+        result = invite(#"{"userId":"guest","stageArn":"$STAGE"}"#)
+        #expect(result.status == 503)
+        #expect(result.body["message"]?.stringValue?.contains("saved") == true)
+        store.failure = AWSError.service(AWSServiceError(service: "dynamodb", operation: "Query", type: "ResourceNotFoundException",
+                                                         message: "x", status: 400, requestId: nil, attempts: 1))
+        #expect(send("GET", "/multihost/invites", caller: "guest").status == 502)
+    }
+
+    @Test func routingAndHeaders() {
+        configuration.allowedOrigin = "https://app.example.com"
+        let unknown = send("GET", "/elsewhere")
+        #expect(unknown.status == 404)
+        #expect(unknown.response.headers.first { $0.key == "access-control-allow-origin" }?.value == "https://app.example.com")
+        #expect(send("DELETE", "/multihost/invite").status == 404)
+        #expect(send("OPTIONS", "/multihost/invite", caller: nil).status == 204)
+        // Behind a stage or base path, with a trailing slash.
+        #expect(send("GET", "/prod/api/multihost/invites/", caller: "guest").status == 200)
+    }
+
+    @Test func handleReadsAnHTTPAPIEvent() throws {
+        let body = #"{"userId":"guest","stageArn":"\#(Self.stage)"}"#
+        let event = #"""
+        {"version":"2.0","routeKey":"POST /multihost/invite","rawPath":"/multihost/invite","isBase64Encoded":true,
+         "body":"\#(base64(body))",
+         "requestContext":{"http":{"method":"POST","path":"/multihost/invite"},"authorizer":{"jwt":{"claims":{"sub":"host"}}}}}
+        """#
+        let context = InvocationContext(requestId: "r", deadlineEpochMilliseconds: Int64.max / 2)
+        let output = try JSONValue.parse(handler().handle(Array(event.utf8), context: context))
+        #expect(output["statusCode"] == .int(201))
+        #expect(output["headers"]?["content-type"] == .string("application/json"))
+        let inner = try JSONValue.parse(output["body"]?.stringValue ?? "")
+        #expect(inner["userId"] == .string("guest"))
+        #expect(throws: LambdaError.self) { try handler().handle(Array(#"{"detail":{}}"#.utf8), context: context) }
+    }
+}
+
+/// Standard base64 with padding, for building test events.
+func base64(_ text: String) -> String {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+    let bytes = Array(text.utf8)
+    var out = ""
+    for i in stride(from: 0, to: bytes.count, by: 3) {
+        let chunk = Array(bytes[i..<min(i + 3, bytes.count)])
+        let n = chunk.enumerated().reduce(0) { $0 | Int($1.element) << (16 - 8 * $1.offset) }
+        for j in 0..<4 { out.append(j <= chunk.count ? alphabet[(n >> (18 - 6 * j)) & 63] : "=") }
+    }
+    return out
+}
+
+@Suite struct MultihostInviteRequestTests {
+    @Test func base64Decoding() {
+        #expect(Base64.decode("aGVsbG8=") == Array("hello".utf8))
+        #expect(Base64.decode("aGVsbG8") == Array("hello".utf8))
+        #expect(Base64.decode("aGVs\nbG8h") == Array("hello!".utf8))
+        #expect(Base64.decode("") == [])
+        #expect(Base64.decode("-_8=") == [0xFB, 0xFF])
+        #expect(Base64.decode("+/8=") == [0xFB, 0xFF])
+        #expect(Base64.decode("aGVsbG8*") == nil)
+        #expect(Base64.decode("a") == nil)
+        #expect(Base64.decode("aG=Vs") == nil)
+        #expect(Base64.decode("aGVsbG9=") == nil)  // non-zero fill bits
+        for text in ["", "a", "ab", "abc", "abcd", "{\"userId\":\"ü\"}"] { #expect(Base64.decode(base64(text)) == Array(text.utf8)) }
+    }
+
+    @Test func readsAnEvent() throws {
+        let event = try JSONValue.parse(#"""
+        {"rawPath":"/prod/multihost/join/","body":"{}","requestContext":{"http":{"method":"post"},
+         "authorizer":{"jwt":{"claims":{"sub":"u1","exp":1999999999,"groups":["a"]}}}}}
+        """#)
+        let request = try HTTPAPIRequest(event: event)
+        #expect(request.method == "POST" && request.path == "/prod/multihost/join")
+        #expect(request.claims == ["sub": "u1", "exp": "1999999999"])
+        #expect(request.matches("POST", "/multihost/join") && !request.matches("POST", "/multihost/invite"))
+        #expect(!HTTPAPIRequest(method: "GET", path: "/xmultihost/invites").matchesPath("/multihost/invites"))
+        #expect(throws: LambdaError.self) {
+            try HTTPAPIRequest(event: JSONValue.parse(#"{"isBase64Encoded":true,"body":"*","requestContext":{"http":{"method":"POST"}}}"#))
+        }
+    }
+
+    @Test func responseShape() {
+        let response = HTTPAPIResponse(statusCode: 400, headers: [("content-type", "application/json")], body: .object([("message", .string("m"))]))
+        #expect(String(decoding: response.serialized(), as: UTF8.self)
+            == #"{"statusCode":400,"headers":{"content-type":"application/json"},"body":"{\"message\":\"m\"}"}"#)
+    }
+
+    @Test func configuration() throws {
+        func read(_ env: [String: String]) throws(InitError) -> MultihostInviteConfiguration {
+            try MultihostInviteConfiguration.fromEnvironment { env[$0] }
+        }
+        let defaults = try read(["INVITES_TABLE": "invites"])
+        #expect(defaults.allowedOrigin == "*" && defaults.identityClaim == "sub")
+        #expect(defaults.inviteDurationMinutes == 60 && defaults.stageCacheSeconds == 60)
+        #expect(defaults.defaultStage == nil && defaults.stageOwner == nil && defaults.defaultRoom == nil)
+        let full = try read(["INVITES_TABLE": "invites", "DEFAULT_STAGE_ARN": MultihostInviteHandlerTests.stage,
+                             "CHAT_ROOM_ARN": MultihostInviteHandlerTests.room, "STAGE_OWNER": "host", "IDENTITY_CLAIM": "username",
+                             "CORS_ALLOWED_ORIGIN": "https://a.example", "INVITE_DURATION_MINUTES": "20160", "STAGE_CACHE_SECONDS": "0"])
+        #expect(full.inviteDurationMinutes == 20160 && full.stageCacheSeconds == 0 && full.identityClaim == "username")
+        for (env, variable) in [([:], "INVITES_TABLE"), (["INVITES_TABLE": "a"], "INVITES_TABLE"),
+                                (["INVITES_TABLE": "t-1", "INVITE_DURATION_MINUTES": "0"], "INVITE_DURATION_MINUTES"),
+                                (["INVITES_TABLE": "t-1", "INVITE_DURATION_MINUTES": "x"], "INVITE_DURATION_MINUTES"),
+                                (["INVITES_TABLE": "t-1", "STAGE_CACHE_SECONDS": "-1"], "STAGE_CACHE_SECONDS"),
+                                (["INVITES_TABLE": "t-1", "DEFAULT_STAGE_ARN": "stage"], "DEFAULT_STAGE_ARN"),
+                                (["INVITES_TABLE": "t-1", "CHAT_ROOM_ARN": MultihostInviteHandlerTests.stage], "CHAT_ROOM_ARN")] {
+            do {
+                _ = try read(env)
+                Issue.record("expected an init error for \(env)")
+            } catch {
+                #expect(error.errorType == "Runtime.InvalidConfiguration")
+                #expect(error.errorMessage.hasPrefix(variable), "\(error.errorMessage)")
+            }
+        }
+    }
+
+    @Test func inviteItemRoundTrip() {
+        let invite = Invite(inviteeId: "guest", stageArn: MultihostInviteHandlerTests.stage, stageName: "demo", inviterId: "host",
+                            username: nil, broadcastType: "video", token: Secret("s3cr3t"), participantId: "p",
+                            expirationTime: "2026-01-01T01:00:00Z", expiresAt: 1_767_229_200)
+        let item = DynamoDBInviteStore.item(invite)
+        #expect(DynamoDBValue.int64(from: item["expiresAt"]) == 1_767_229_200)
+        #expect(item["username"] == nil)
+        #expect(DynamoDBInviteStore.invite(from: item) == invite)
+        #expect("\(invite)".contains("s3cr3t") == false)
+    }
+}
