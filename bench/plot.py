@@ -20,12 +20,13 @@ for i, (key, label) in enumerate([("firstNextMs", "start → first /next"), ("fi
     for j, (k, r) in enumerate([("A", a), ("B", b)]):
         x = i * 3 + j
         ys = r[key]
-        ax.scatter([x] * len(ys), ys, s=14, color=colors[k], alpha=0.6)
+        ax.scatter([x] * len(ys), ys, s=14, color=colors[k], alpha=0.6, label=k if i == 0 else None)
         ax.hlines(sorted(ys)[len(ys) // 2], x - 0.3, x + 0.3, color=colors[k])
 ax.set_xticks([0.5, 3.5], ["start → first /next", "start → first\nStream Start answered"])
 ax.set_yscale("log")
 ax.set_ylabel("ms (log)")
 ax.set_title("Cold start (each run; bar = median)")
+ax.legend(loc="center left", fontsize=8)
 
 # 2. Warm Stream Start latency, /next answered → /response received: CDF.
 ax = axes[1]
@@ -49,7 +50,7 @@ for name, ys in series:
     ax.plot(ys, [(i + 1) / len(ys) for i in range(len(ys))], label=f"A: {name}")
 ax.set_xscale("log")
 ax.set_xlabel("µs (log)")
-ax.set_title("bootstrap: runtime overhead per invocation")
+ax.set_title("A only: test.echo (runtime overhead), warm invite")
 ax.legend(loc="lower right", fontsize=8)
 ax.grid(True, which="both", alpha=0.3)
 

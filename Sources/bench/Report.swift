@@ -126,7 +126,10 @@ struct Report {
         return perProcess.count > 1 ? value + " (\(short(perProcess.min))–\(short(perProcess.max)))" : value
     }
     private func ratio(_ a: Double, _ b: Double) -> String { a > 0 && b.isFinite ? short(b / a) + "×" : "n/a" }
-    private func kib(_ bytes: Int?) -> String { bytes.map { short(Double($0) / 1024 / 1024) + " MiB" } ?? "n/a" }
+    private func kib(_ bytes: Int?) -> String {
+        guard let bytes else { return "n/a" }
+        return bytes < 1 << 20 ? short(Double(bytes) / 1024) + " KiB" : short(Double(bytes) / 1024 / 1024) + " MiB"
+    }
 
     var n: Int { options.warmInvocations }
 
