@@ -57,10 +57,17 @@ demo: build
 	$(BIN)/local-invoke --handler streamStarted $(foreach e,$(wildcard events/stream-*.json),--event $(e))
 	$(BIN)/local-invoke --handler multihostInvite --event events/invite.json --event events/invites-list.json --event events/join.json
 
-## bench: release build, then the benchmarks (figures on the console and in BENCHMARKS.md).
-bench: deps
-	$(SWIFT) build -c release
-	.build/release/bench
+## bench: release build (Swift stdlib linked statically, as deployed), then the A/B benchmarks against
+##   the Python peer in .venv-bench (console table, BENCHMARKS.md, bench/latency.png). BENCH_ARGS=--quick: short run.
+BENCH_VENV := .venv-bench
+bench: deps $(BENCH_VENV)/.installed
+	$(SWIFT) build -c release --static-swift-stdlib
+	.build/release/bench $(BENCH_ARGS)
+
+$(BENCH_VENV)/.installed: bench/requirements.txt bench/peer/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -r bench/requirements.txt
+	touch $@
 
 clean:
 	rm -rf .build build .aws-sam

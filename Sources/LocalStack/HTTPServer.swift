@@ -11,6 +11,8 @@ public struct ServerRequest: Sendable {
     /// Header fields with lower-cased names, in order.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// When its last bytes were read from the socket, in `MonotonicClock` nanoseconds (for timing).
+    public var receivedAt: UInt64 = 0
 
     /// The path without the query string.
     public var path: String { target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? target }
@@ -150,6 +152,16 @@ public final class HTTPServer: @unchecked Sendable {
     }
 }
 
+/// A monotonic clock (CLOCK_MONOTONIC), comparable across the emulator, the stand-ins and `LambdaProcess`.
+public enum MonotonicClock {
+    /// Nanoseconds since an arbitrary fixed point.
+    public static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
 /// A server set-up failure.
 public struct ServerError: Error, CustomStringConvertible {
     public let description: String
@@ -192,6 +204,8 @@ private struct SocketReader {
     let fd: Int32
     var buffer: [UInt8] = []
     var start = 0
+    /// When the last successful read returned.
+    var lastReadAt: UInt64 = 0
 
     init(fd: Int32) { self.fd = fd }
 
@@ -202,6 +216,7 @@ private struct SocketReader {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
+            lastReadAt = MonotonicClock.nanoseconds()
             buffer.append(contentsOf: chunk[0..<n])
             return true
         }
@@ -237,6 +252,7 @@ private struct SocketReader {
         while buffer.count - start < contentLength { if !fill() { return nil } }
         let body = Array(buffer[start..<(start + contentLength)])
         start += contentLength
-        return ServerRequest(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body)
+        return ServerRequest(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers, body: body,
+                             receivedAt: lastReadAt)
     }
 }

@@ -8,6 +8,8 @@ import Glibc
 public final class LambdaProcess: @unchecked Sendable {
     /// The process id.
     public let pid: pid_t
+    /// When `posix_spawn` was called, in `MonotonicClock` nanoseconds.
+    public let startedAt: UInt64
     private let condition = NSCondition()
     private var collected: [String] = []
     private var partial: [UInt8] = []
@@ -53,6 +55,7 @@ public final class LambdaProcess: @unchecked Sendable {
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var child = pid_t()
+        startedAt = MonotonicClock.nanoseconds()
         let rc = posix_spawn(&child, command[0], &actions, &attributes, argv, envp)
         close(fds[1])
         guard rc == 0 else {

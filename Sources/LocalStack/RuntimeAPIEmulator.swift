@@ -68,6 +68,8 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
     private var responseFaults: [Int] = []
     private var initErrorReport: (type: String, body: [UInt8])?
     private var nextCount = 0
+    private var firstNextAt: UInt64?
+    private var timings: [String: Timing] = [:]
     private var closed = false
     private var server: HTTPServer!
 
@@ -78,6 +80,23 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
 
     /// `127.0.0.1:<port>`: the value for `AWS_LAMBDA_RUNTIME_API`.
     public var address: String { "127.0.0.1:\(server.port)" }
+
+    /// When things happened for one invocation, in `MonotonicClock` nanoseconds (for `bench`).
+    public struct Timing: Sendable {
+        /// When `/next` handed the invocation out (the answer is written right after).
+        public var nextAnswered: UInt64
+        /// When the last bytes of its `/response` or `/error` request were read.
+        public var completed: UInt64 = 0
+    }
+
+    /// When the first `/next` request arrived (its last bytes were read), in `MonotonicClock` nanoseconds.
+    public var firstNextRequestAt: UInt64? { condition.lock(); defer { condition.unlock() }; return firstNextAt }
+
+    /// The timing of a completed invocation (each is kept until asked for once).
+    public func takeTiming(requestId: String) -> Timing? {
+        condition.lock(); defer { condition.unlock() }
+        return timings.removeValue(forKey: requestId)
+    }
 
     /// How many `/next` requests arrived so far.
     public var nextRequestCount: Int { condition.lock(); defer { condition.unlock() }; return nextCount }
@@ -98,16 +117,25 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
     /// Queues `invocation` and waits until the function answers it, the runtime is declared gone
     /// (`close`), or `waitLimitSeconds` pass (a safety net against hung tests, not a measurement).
     public func invoke(_ invocation: Invocation, waitLimitSeconds: Double = 60) -> Outcome {
+        submit(invocation)
+        return waitForOutcome(requestId: invocation.requestId, waitLimitSeconds: waitLimitSeconds)
+    }
+
+    /// Queues `invocation` without waiting (e.g. before the runtime starts, for a cold start).
+    public func submit(_ invocation: Invocation) {
+        condition.lock(); pending.append(invocation); condition.broadcast(); condition.unlock()
+    }
+
+    /// Waits for the outcome of a submitted invocation (see `invoke`).
+    public func waitForOutcome(requestId: String, waitLimitSeconds: Double = 60) -> Outcome {
         condition.lock()
         defer { condition.unlock() }
-        pending.append(invocation)
-        condition.broadcast()
         let limit = Date(timeIntervalSinceNow: waitLimitSeconds)
-        while outcomes[invocation.requestId] == nil {
+        while outcomes[requestId] == nil {
             if closed { return .noOutcome("the runtime stopped before answering") }
             if !condition.wait(until: limit) { return .noOutcome("no answer within \(waitLimitSeconds) s") }
         }
-        return outcomes.removeValue(forKey: invocation.requestId)!
+        return outcomes.removeValue(forKey: requestId)!
     }
 
     /// Queues an event and waits for its outcome.
@@ -142,7 +170,7 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         let parts = request.path[range.upperBound...].split(separator: "/").map(String.init)
         switch (request.method, parts.count, parts.first) {
         case ("GET", 3, "runtime") where parts[1] == "invocation" && parts[2] == "next":
-            return next()
+            return next(request)
         case ("POST", 4, "runtime") where parts[1] == "invocation" && (parts[3] == "response" || parts[3] == "error"):
             return complete(requestId: parts[2], isError: parts[3] == "error", request: request)
         case ("POST", 3, "runtime") where parts[1] == "init" && parts[2] == "error":
@@ -156,9 +184,10 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         }
     }
 
-    private func next() -> ServerReply {
+    private func next(_ request: ServerRequest) -> ServerReply {
         condition.lock()
         defer { condition.unlock() }
+        if firstNextAt == nil { firstNextAt = request.receivedAt }
         nextCount += 1
         condition.broadcast()
         if !nextFaults.isEmpty {
@@ -182,6 +211,7 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         if let c = invocation.clientContext { headers.append(("Lambda-Runtime-Client-Context", c)) }
         if let c = invocation.cognitoIdentity { headers.append(("Lambda-Runtime-Cognito-Identity", c)) }
         if let t = invocation.tenantId { headers.append(("Lambda-Runtime-Aws-Tenant-Id", t)) }
+        timings[invocation.requestId] = Timing(nextAnswered: MonotonicClock.nanoseconds())
         return .respond(status: 200, headers: [("Content-Type", "application/json")] + headers, body: invocation.event)
     }
 
@@ -199,6 +229,7 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
             return .json(413, #"{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"#)
         }
         inFlight[requestId] = nil
+        timings[requestId]?.completed = request.receivedAt
         outcomes[requestId] = isError
             ? .error(type: request.header("Lambda-Runtime-Function-Error-Type") ?? "", body: request.body)
             : .response(request.body)

@@ -1,0 +1,116 @@
+// `make bench` (issue #7, with the figures of #2/#3/#4): the real `bootstrap` (A) against a Python
+// peer doing the same `streamStarted` job with awslambdaric + boto3 (B), alternating A/B runs under
+// the same Runtime API emulator, IVS stand-in and events. Prints a table, rewrites the measured part
+// of BENCHMARKS.md, and draws bench/latency.png (matplotlib, from the bench virtualenv).
+//
+//   .build/release/bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N]
+import Foundation
+import LocalStack
+
+// MARK: - Options
+
+struct Options {
+    var coldRuns = 15
+    var warmRounds = 2
+    /// Invocations per warm process (the first `warmup` are not timed): 10,000 gives the leak figure too.
+    var warmInvocations = 10_000
+    var warmup = 500
+    var echoInvocations = 10_000
+    var write = true
+    var root = FileManager.default.fileExists(atPath: "Package.swift")
+        ? FileManager.default.currentDirectoryPath : BuildProducts.packageRoot
+
+    init(_ arguments: [String]) {
+        var args = arguments.makeIterator()
+        while let arg = args.next() {
+            switch arg {
+            case "--quick": coldRuns = 3; warmRounds = 1; warmInvocations = 1_500; warmup = 200; echoInvocations = 2_000
+            case "--no-write": write = false
+            case "--cold-runs": coldRuns = Int(args.next() ?? "") ?? coldRuns
+            case "--warm-rounds": warmRounds = Int(args.next() ?? "") ?? warmRounds
+            case "--warm-invocations": warmInvocations = Int(args.next() ?? "") ?? warmInvocations
+            default:
+                print("usage: bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N]")
+                exit(arg == "--help" ? 0 : 2)
+            }
+        }
+    }
+}
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+let root = options.root
+func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+let python = root + "/.venv-bench/bin/python"
+guard FileManager.default.isExecutableFile(atPath: python) else {
+    log("bench: no \(python): run `make bench` (it makes the virtualenv from bench/requirements.txt)")
+    exit(1)
+}
+// A: the deployable package when the project can make one (scripts/package-lambda.sh), else the built binary.
+let built = BuildProducts.path("bootstrap")
+let package = Packaging.make(root: root, bootstrap: built)
+let ours = Runtime(key: "A", name: package == nil ? "bootstrap (Swift)" : "bootstrap (Swift, packaged)",
+                   command: [package.map { $0 + "/bootstrap" } ?? built], environment: [:])
+let peer = Runtime(key: "B", name: "Python peer (awslambdaric + boto3)",
+                   command: [python, "-m", "awslambdaric", "stream_started.handler"],
+                   environment: ["PYTHONPATH": root + "/bench/peer"])
+
+// MARK: - Measurements
+
+let bench: Bench
+do {
+    bench = try Bench(streamStartEvent: Array(try Data(contentsOf: URL(fileURLWithPath: root + "/events/stream-start.json"))))
+} catch {
+    log("bench: \(error)"); exit(1)
+}
+
+func measure<T>(_ what: String, _ body: () throws -> T) -> T {
+    do { return try body() } catch { log("bench: \(what): \(error)"); exit(1) }
+}
+
+// Cold starts, alternating A, B; one discarded pair first (page cache, the peer's .pyc files).
+log("cold starts: 1 discarded + \(options.coldRuns) runs each, alternating A/B")
+var cold: [String: [ColdSample]] = ["A": [], "B": []]
+for i in 0...options.coldRuns {
+    for runtime in [ours, peer] {
+        let sample = measure("cold \(runtime.name)") { try bench.cold(runtime) }
+        if i > 0 { cold[runtime.key]!.append(sample) }
+    }
+}
+
+// Warm Stream Start, alternating A, B processes; each does `warmInvocations` (RSS sampled).
+let checkpoints = [options.warmup, 1_000, options.warmInvocations].filter { $0 <= options.warmInvocations }
+var warm: [String: [WarmSample]] = ["A": [], "B": []]
+for round in 1...options.warmRounds {
+    for runtime in [ours, peer] {
+        log("warm Stream Start, round \(round): \(runtime.name), \(options.warmInvocations) invocations")
+        warm[runtime.key]!.append(measure("warm \(runtime.name)") {
+            try bench.warm(runtime, warmup: options.warmup, count: options.warmInvocations - options.warmup, rssCheckpoints: checkpoints)
+        })
+    }
+}
+
+// Runtime overhead: `test.echo` (ours only), /next answered → /response received.
+log("runtime overhead: test.echo, \(options.echoInvocations) invocations")
+let echo = measure("echo") { try bench.warm(ours, handler: "test.echo", warmup: options.warmup, count: options.echoInvocations) }
+
+// Warm invite: the `multihostInvite` handler (branch `invite`), when this build has it.
+let invite = Invite.measure(bench: bench, runtime: ours, warmup: options.warmup, count: 2_000)
+
+// Deployment sizes.
+log("deployment sizes")
+let sizes = Sizes.measure(root: root, bootstrap: built, package: package, python: python)
+
+// MARK: - Report
+
+let report = Report(options: options, cold: cold, warm: warm, echo: echo, invite: invite, sizes: sizes,
+                    machine: Machine.describe(root: root, python: python))
+print(report.table)
+for line in report.verdicts { print(line) }
+if options.write {
+    report.writeResults(to: root + "/.build/bench/results.json")
+    report.updateBenchmarksFile(root + "/BENCHMARKS.md")
+    Shell.run([python, root + "/bench/plot.py", root + "/.build/bench/results.json", root + "/bench/latency.png"], echo: true)
+    log("wrote BENCHMARKS.md and bench/latency.png")
+}
+bench.standIn.stop()
