@@ -206,7 +206,7 @@ struct Report {
             ("inviteMicroseconds", invite.map { numbers($0.latenciesMicroseconds) } ?? .null),
         ])
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data(results.serialized()))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(results.serialized()))
     }
 
     static let begin = "<!-- bench:begin (written by `make bench`; edit outside these markers) -->"
