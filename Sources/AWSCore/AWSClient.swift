@@ -113,7 +113,8 @@ public final class AWSClient {
                                                             message: error.description, attempts: attempt))
                 }
             case let .success(response):
-                let error = AWSServiceError(service: service.name, operation: operation, response: response, attempts: attempt)
+                let error = AWSServiceError(service: service.name, operation: operation, response: response, attempts: attempt,
+                                            redacting: configuration.credentials.secrets)
                 retryable = error.isRetryable
                 failure = .service(error)
             case let .failure(error):

@@ -16,6 +16,9 @@ public struct AWSCredentials: Sendable, CustomStringConvertible {
         self.source = source
     }
 
+    /// The secret parts, for scrubbing them out of text that echoes a request.
+    public var secrets: [String] { [secretAccessKey.reveal] + (sessionToken.map { [$0.reveal] } ?? []) }
+
     public var description: String {
         "AWSCredentials(accessKeyId: \(accessKeyId), secretAccessKey: <redacted>, sessionToken: \(sessionToken == nil ? "none" : "<redacted>"), source: \(source))"
     }

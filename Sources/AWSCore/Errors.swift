@@ -78,8 +78,9 @@ public struct AWSServiceError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Reads an error answer: type from `x-amzn-ErrorType` (up to `:`), else body `__type` (after `#`)
-    /// or `code`; message from `message`, `Message` or `exceptionMessage`.
-    public init(service: String, operation: String, response: HTTPResponse, attempts: Int) {
+    /// or `code`; message from `message`, `Message` or `exceptionMessage`, made safe to log with
+    /// `safeMessage` (`secrets`: the caller's credentials, removed wherever they are echoed).
+    public init(service: String, operation: String, response: HTTPResponse, attempts: Int, redacting secrets: [String] = []) {
         let body = try? JSONValue.parse(response.body)
         var type = response.header("x-amzn-ErrorType").map { String($0.prefix { $0 != ":" }) } ?? ""
         if type.isEmpty, let t = body?["__type"]?.stringValue ?? body?["code"]?.stringValue {
@@ -88,8 +89,23 @@ public struct AWSServiceError: Error, Sendable, CustomStringConvertible {
         if type.isEmpty { type = "HTTP \(response.status)" }
         let message = body?["message"]?.stringValue ?? body?["Message"]?.stringValue ?? body?["exceptionMessage"]?.stringValue
             ?? (body == nil ? String(response.text.prefix(200)) : "")
-        self.init(service: service, operation: operation, type: type, message: message, status: response.status,
+        self.init(service: service, operation: operation, type: type, message: Self.safeMessage(message, redacting: secrets), status: response.status,
                   requestId: response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id"), attempts: attempts)
+    }
+
+    /// A service message fit for logs and error bodies: signature errors echo the canonical request
+    /// (session token included) and the string to sign, so the message is cut before them; any
+    /// echoed secret is replaced; the rest is limited to 300 characters.
+    public static func safeMessage(_ raw: String, redacting secrets: [String] = []) -> String {
+        var message = raw
+        for marker in ["The Canonical String", "The String-to-Sign", "Canonical String for this request"] {
+            if let r = message.firstRange(of: marker) { message = String(message[..<r.lowerBound]) }
+        }
+        for secret in secrets where secret.count >= 8 {
+            message = message.replacing(secret, with: "<redacted>")
+        }
+        while let last = message.last, last == "\n" || last == " " { message.removeLast() }
+        return message.count > 300 ? String(message.prefix(300)) + "…" : message
     }
 
     static let throttlingTypes: Set<String> = [

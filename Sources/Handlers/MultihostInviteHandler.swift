@@ -100,8 +100,11 @@ public final class MultihostInviteHandler: LambdaHandler {
             }
             throw .upstream("GetStage", error)
         }
-        guard let owner = nonEmpty(stage.tags["owner"]) ?? configuration.stageOwner else {
-            throw .forbidden("this stage has no owner: tag it with 'owner' or set STAGE_OWNER")
+        // A stage's `owner` tag decides (an empty one: nobody). STAGE_OWNER stands in only for the
+        // configured default stage, never for any other untagged stage of the account.
+        let owner = stage.tags["owner"].map(nonEmpty) ?? (stage.arn == configuration.defaultStage ? configuration.stageOwner : nil)
+        guard let owner else {
+            throw .forbidden("this stage has no owner: tag it with 'owner' (STAGE_OWNER applies to DEFAULT_STAGE_ARN only)")
         }
         guard owner == caller else { throw .forbidden("only the stage's owner can invite to it") }
         guard let room = nonEmpty(stage.tags["chatRoomArn"]) ?? configuration.defaultRoom,

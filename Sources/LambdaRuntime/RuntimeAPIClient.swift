@@ -128,12 +128,21 @@ public final class RuntimeAPIClient {
         JSONValue.object([("errorMessage", .string(message)), ("errorType", .string(type)), ("stackTrace", .array([]))]).serialized()
     }
 
+    /// POSTs to the Runtime API; a connection that fails without an answer is tried once more, so
+    /// a computed outcome is not lost to one dropped keep-alive connection.
     private func post(_ path: String, body: [UInt8], headers: [(name: String, value: String)]) throws(Failure) -> HTTPResponse {
-        do {
-            return try connection.perform(HTTPRequest(method: "POST", url: baseURL + path, headers: headers, body: body),
-                                          timeoutMilliseconds: 30_000)
-        } catch {
-            throw .unexpected("POST \(path) failed: \(error)")
+        let request = HTTPRequest(method: "POST", url: baseURL + path, headers: headers, body: body)
+        var attempt = 0
+        while true {
+            do {
+                return try connection.perform(request, timeoutMilliseconds: 30_000)
+            } catch {
+                attempt += 1
+                guard attempt < 2, error.kind == .connect || error.kind == .connection else {
+                    throw .unexpected("POST \(path) failed: \(error)")
+                }
+                Log.warn("POST \(path) failed (\(error)); trying once more")
+            }
         }
     }
 }

@@ -66,6 +66,7 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
     private var outcomes: [String: Outcome] = [:]
     private var nextFaults: [NextFault] = []
     private var responseFaults: [Int] = []
+    private var responseDrops = 0
     private var initErrorReport: (type: String, body: [UInt8])?
     private var nextCount = 0
     private var firstNextAt: UInt64?
@@ -107,6 +108,11 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
     /// Serve these faults, in order, to the next `/next` requests.
     public func injectNextFaults(_ faults: [NextFault]) {
         condition.lock(); nextFaults += faults; condition.unlock()
+    }
+
+    /// Close the connection of the next `count` response/error posts without answering.
+    public func injectResponseDrops(_ count: Int) {
+        condition.lock(); responseDrops += count; condition.unlock()
     }
 
     /// Answer the next response/error posts with these statuses instead of accepting them.
@@ -218,6 +224,10 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
     private func complete(requestId: String, isError: Bool, request: ServerRequest) -> ServerReply {
         condition.lock()
         defer { condition.unlock() }
+        if responseDrops > 0 {
+            responseDrops -= 1
+            return .dropConnection
+        }
         if !responseFaults.isEmpty {
             let status = responseFaults.removeFirst()
             return .json(status, #"{"errorMessage":"injected fault","errorType":"Injected"}"#)

@@ -107,6 +107,13 @@ import Testing
         #expect(function.process.isRunning)
     }
 
+    @Test func aDroppedResponseConnectionIsTriedOnceMore() throws {
+        let function = try start("test.echo", prepare: { $0.injectResponseDrops(1) })
+        defer { function.stop() }
+        #expect(function.invoke(#"{"kept":true}"#) == .response(Array(#"{"kept":true}"#.utf8)))
+        #expect(function.process.isRunning)
+    }
+
     @Test func containerErrorMakesTheRuntimeExit() throws {
         let function = try start("test.echo", prepare: { $0.injectNextFaults([.status(500)]) })
         defer { function.stop() }

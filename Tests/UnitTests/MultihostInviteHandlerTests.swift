@@ -137,6 +137,24 @@ final class FakeInviteStore: InviteStoring {
         #expect(stages.issued.isEmpty)
     }
 
+    @Test func configuredOwnerOwnsOnlyTheDefaultStage() {
+        let other = "arn:aws:ivs:us-east-1:123456789012:stage/OtherApp"
+        stages.stages[other] = StageDetails(arn: other, name: "other", tags: ["chatRoomArn": Self.room])
+        configuration.defaultStage = Self.stage
+        configuration.stageOwner = "host"
+        let result = invite(#"{"userId":"guest","stageArn":"\#(other)"}"#)
+        #expect(result.status == 403)
+        #expect(stages.issued.isEmpty && store.items.isEmpty && chat.sent.isEmpty)
+    }
+
+    @Test func anEmptyOwnerTagMeansNobody() {
+        stages.stages[Self.stage]?.tags["owner"] = ""
+        configuration.defaultStage = Self.stage
+        configuration.stageOwner = "host"
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 403)
+        #expect(stages.issued.isEmpty)
+    }
+
     @Test func mismatchedOrMissingRoomIsForbidden() {
         let other = "arn:aws:ivschat:us-east-1:123456789012:room/Other"
         let result = invite(#"{"userId":"guest","stageArn":"$STAGE","chatArn":"\#(other)"}"#)
