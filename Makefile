@@ -6,9 +6,9 @@ EVENT ?= events/stream-start.json
 BIN := .build/debug
 
 # System packages the build needs (Debian/Ubuntu names); the tests need a few more: patchelf and
-# dpkg-dev (packaging), bubblewrap (empty-root run), python3-venv (tool virtualenvs).
+# dpkg-dev and zlib1g-dev (packaging, minimal libcurl), bubblewrap (empty-root run), python3-venv (tool virtualenvs).
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config
-TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv
+TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv zlib1g-dev
 # Python tools of the tests (botocore cross-check, moto_server for DynamoDB, cfn-lint), taken from
 # the machine when it has them, else installed into this virtualenv.
 TEST_VENV := .venv-test
