@@ -73,12 +73,4 @@ extension String {
         }
         return true
     }
-
-    /// ASCII lower-casing, enough for HTTP header names.
-    public var lowercasedASCII: String {
-        var changed = false
-        for b in utf8 where b >= 65 && b <= 90 { changed = true; break }
-        guard changed else { return self }
-        return String(decoding: utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
-    }
 }
