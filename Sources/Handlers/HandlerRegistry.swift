@@ -35,6 +35,14 @@ public enum HandlerRegistry {
         }
     }
 
+    /// The configured default chat room: `CHAT_ROOM_ARN` (or the original sample's `DEMO_CHAT_ARN`),
+    /// nil when unset, an init error when it is not an IVS Chat room ARN.
+    static func configuredRoom(lookup: (String) -> String? = Environment.nonEmpty) throws(InitError) -> String? {
+        let room = lookup("CHAT_ROOM_ARN") ?? lookup("DEMO_CHAT_ARN")
+        if let room, let problem = IVSConstraints.roomARNProblem(room) { throw .invalidConfiguration("CHAT_ROOM_ARN: \(problem)") }
+        return room
+    }
+
     /// Credentials and region from the environment, as an init error when missing.
     static func awsConfiguration() throws(InitError) -> AWSClientConfiguration {
         try initStep { () throws(AWSConfigurationError) in try AWSClientConfiguration.fromEnvironment() }

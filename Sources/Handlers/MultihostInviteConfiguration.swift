@@ -41,8 +41,7 @@ public struct MultihostInviteConfiguration: Sendable {
         if let problem = tableNameProblem(table) { throw .invalidConfiguration("INVITES_TABLE \(problem)") }
         let stage = lookup("DEFAULT_STAGE_ARN")
         if let stage, let problem = IVSConstraints.stageARNProblem(stage) { throw .invalidConfiguration("DEFAULT_STAGE_ARN \(problem)") }
-        let room = lookup("CHAT_ROOM_ARN") ?? lookup("DEMO_CHAT_ARN")
-        if let room, let problem = IVSConstraints.roomARNProblem(room) { throw .invalidConfiguration("CHAT_ROOM_ARN \(problem)") }
+        let room = try HandlerRegistry.configuredRoom(lookup: lookup)
         return MultihostInviteConfiguration(
             table: table, defaultStage: stage, stageOwner: lookup("STAGE_OWNER"), defaultRoom: room,
             allowedOrigin: lookup("CORS_ALLOWED_ORIGIN") ?? "*",

@@ -24,10 +24,7 @@ public struct StreamStateConfiguration: Sendable {
 
     /// Reads and checks the configuration; any problem is an init error naming the variable.
     public static func fromEnvironment() throws(InitError) -> StreamStateConfiguration {
-        let room = Environment.nonEmpty("CHAT_ROOM_ARN") ?? Environment.nonEmpty("DEMO_CHAT_ARN")
-        if let room, let problem = IVSConstraints.roomARNProblem(room) {
-            throw .invalidConfiguration("CHAT_ROOM_ARN: \(problem)")
-        }
+        let room = try HandlerRegistry.configuredRoom()
         var rooms: [String: String] = [:]
         if let text = Environment.nonEmpty("CHANNEL_ROOM_MAP") {
             for (channel, value) in try stringMap(text, variable: "CHANNEL_ROOM_MAP") {
