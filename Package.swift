@@ -5,7 +5,7 @@ import PackageDescription
 //   bootstrap -> Handlers -> AWSServices -> AWSCore -> HTTPTransport -> CCurl
 //                Handlers -> LambdaRuntime -> HTTPTransport
 //   AWSCore -> CCrypto;  everything -> Essentials -> JSON
-// Local tooling (LocalStack, local-invoke, bench) sits beside, never underneath, the shipped code.
+// Local tooling (LocalHarness, local-invoke, bench) sits beside, never underneath, the shipped code.
 let package = Package(
     name: "ivs-chat-events",
     products: [
@@ -31,14 +31,14 @@ let package = Package(
         .executableTarget(name: "bootstrap", dependencies: ["Handlers", "LambdaRuntime"]),
 
         // Local tooling: Runtime API emulator, AWS stand-ins, the invoke CLI and benchmarks.
-        .target(name: "LocalStack", dependencies: ["JSON", "AWSCore", "AWSServices"]),
-        .executableTarget(name: "local-invoke", dependencies: ["LocalStack"]),
-        .executableTarget(name: "bench", dependencies: ["LocalStack", "JSON"]),
+        .target(name: "LocalHarness", dependencies: ["JSON", "AWSCore", "AWSServices"]),
+        .executableTarget(name: "local-invoke", dependencies: ["LocalHarness"]),
+        .executableTarget(name: "bench", dependencies: ["LocalHarness", "JSON"]),
 
         .testTarget(name: "UnitTests",
                     dependencies: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime",
                                    "AWSCore", "AWSServices", "Handlers"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["LocalStack", "JSON", "AWSCore", "AWSServices", "bootstrap", "local-invoke"]),
+                    dependencies: ["LocalHarness", "JSON", "AWSCore", "AWSServices", "bootstrap", "local-invoke"]),
     ]
 )

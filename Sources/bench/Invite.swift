@@ -1,5 +1,5 @@
 import Foundation
-import LocalStack
+import LocalHarness
 
 /// The warm `multihostInvite` figure (ours only): `events/invite.json` through the real binary, against
 /// the same IVS stand-in (with the sample stage) and moto's DynamoDB (`MultihostSandbox`). Each

@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-import LocalStack
+import LocalHarness
 
 /// Runs a helper command; returns its exit status and standard output.
 enum Shell {

@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-import LocalStack
+import LocalHarness
 
 /// A runtime under test: A is our `bootstrap`, B the Python peer (awslambdaric + boto3).
 struct Runtime {

@@ -5,7 +5,7 @@
 //
 //   .build/release/bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N]
 import Foundation
-import LocalStack
+import LocalHarness
 
 // MARK: - Options
 

@@ -3,7 +3,7 @@
 // AWS account. Exit status: 0 all invocations succeeded, 1 a function error, 2 an init error or a
 // crash, 64 bad usage.
 import Foundation
-import LocalStack
+import LocalHarness
 
 let usage = """
 usage: local-invoke --handler NAME --event FILE [--event FILE ...] [--env KEY=VALUE ...]

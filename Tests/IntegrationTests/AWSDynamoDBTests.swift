@@ -4,7 +4,7 @@ import AWSCore
 import AWSServices
 import Essentials
 import JSON
-import LocalStack
+import LocalHarness
 
 /// Records requests and answers with scripted replies.
 final class RecordingServer: @unchecked Sendable {

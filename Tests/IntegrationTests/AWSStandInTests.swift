@@ -3,7 +3,7 @@ import Testing
 import AWSCore
 import AWSServices
 import JSON
-import LocalStack
+import LocalHarness
 
 /// A clock whose sleeps only move a virtual offset: retries run fast and deterministically.
 final class VirtualClock: @unchecked Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-import LocalStack
+import LocalHarness
 import Testing
 
 /// The deployment proofs: the template lints clean, `sam build` packages both functions without

@@ -2,7 +2,7 @@ import AWSServices
 import Essentials
 import Foundation
 import JSON
-import LocalStack
+import LocalHarness
 import Testing
 
 /// `multihostInvite` through the real binary, the Runtime API emulator, the IVS stand-in (which

@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-import LocalStack
+import LocalHarness
 import Testing
 
 /// The runtime loop, driven through the real `bootstrap` binary and the Runtime API emulator,

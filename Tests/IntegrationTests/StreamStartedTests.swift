@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-import LocalStack
+import LocalHarness
 import Testing
 
 /// `streamStarted` through the real binary, the Runtime API emulator and the IVS stand-in
