@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   bootstrap -> Handlers -> AWSServices -> AWSCore -> HTTPTransport -> CCurl
+//   bootstrap -> Handlers -> AWSServices -> AWSCore -> HTTPTransport -> CCurl, CCrypto
 //                Handlers -> LambdaRuntime -> HTTPTransport
 //   AWSCore -> CCrypto;  everything -> Essentials -> JSON
 // Local tooling (LocalHarness, local-invoke, bench) sits beside, never underneath, the shipped code.
@@ -17,13 +17,13 @@ let package = Package(
         // System libraries, through small module maps.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+        .systemLibrary(name: "CCrypto", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
 
         // Shipped code: no Foundation, so the binary stays small and starts fast.
         .target(name: "JSON"),
         .target(name: "Essentials", dependencies: ["JSON"]),
-        .target(name: "HTTPTransport", dependencies: ["CCurl", "Essentials"]),
+        .target(name: "HTTPTransport", dependencies: ["CCurl", "CCrypto", "Essentials"]),
         .target(name: "LambdaRuntime", dependencies: ["HTTPTransport", "Essentials", "JSON"]),
         .target(name: "AWSCore", dependencies: ["HTTPTransport", "CCrypto", "Essentials", "JSON"]),
         .target(name: "AWSServices", dependencies: ["AWSCore", "JSON"]),
@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "bootstrap", dependencies: ["Handlers", "LambdaRuntime"]),
 
         // Local tooling: Runtime API emulator, AWS stand-ins, the invoke CLI and benchmarks.
-        .target(name: "LocalHarness", dependencies: ["JSON", "AWSCore", "AWSServices"]),
+        .target(name: "LocalHarness", dependencies: ["JSON", "CCrypto", "HTTPTransport", "AWSCore", "AWSServices"]),
         .executableTarget(name: "local-invoke", dependencies: ["LocalHarness"]),
         .executableTarget(name: "bench", dependencies: ["LocalHarness", "JSON"]),
 

@@ -8,8 +8,8 @@ public struct AWSClientConfiguration: Sendable {
     public var region: String
     /// `User-Agent`.
     public var userAgent: String
-    /// CA bundle for TLS (nil: libcurl's default).
-    public var caBundlePath: String?
+    /// Which certificate authorities each endpoint's TLS trusts.
+    public var trust: TLSTrustPolicy
     public var connectTimeoutMilliseconds: Int
     /// Kept free before each call's deadline, so the caller can still report.
     public var deadlineMarginMilliseconds: Int64
@@ -22,13 +22,13 @@ public struct AWSClientConfiguration: Sendable {
     public static let defaultUserAgent = "ivs-chat-events/0.1.0"
 
     public init(credentials: AWSCredentials, region: String, userAgent: String = defaultUserAgent,
-                caBundlePath: String? = CABundle.path, connectTimeoutMilliseconds: Int = 1000,
+                trust: TLSTrustPolicy = .system, connectTimeoutMilliseconds: Int = 1000,
                 deadlineMarginMilliseconds: Int64 = 50, minimumAttemptMilliseconds: Int64 = 20,
                 retry: RetryPolicy = RetryPolicy(), clock: AWSClock = .system) {
         self.credentials = credentials
         self.region = region
         self.userAgent = userAgent
-        self.caBundlePath = caBundlePath
+        self.trust = trust
         self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
         self.deadlineMarginMilliseconds = deadlineMarginMilliseconds
         self.minimumAttemptMilliseconds = minimumAttemptMilliseconds
@@ -36,9 +36,11 @@ public struct AWSClientConfiguration: Sendable {
         self.clock = clock
     }
 
-    /// Credentials and region from the environment (see `AWSCredentials.resolve`, `AWSRegion.resolve`).
+    /// Credentials, region and TLS trust from the environment (see `AWSCredentials.resolve`,
+    /// `AWSRegion.resolve`, `TLSTrustPolicy.fromEnvironment`). Builds the trust store now: call it during init.
     public static func fromEnvironment(lookup: (String) -> String? = Environment.nonEmpty) throws(AWSConfigurationError) -> AWSClientConfiguration {
-        AWSClientConfiguration(credentials: try AWSCredentials.resolve(lookup: lookup), region: try AWSRegion.resolve(lookup: lookup))
+        AWSClientConfiguration(credentials: try AWSCredentials.resolve(lookup: lookup), region: try AWSRegion.resolve(lookup: lookup),
+                               trust: try TLSTrustPolicy.fromEnvironment(lookup: lookup))
     }
 }
 
@@ -59,7 +61,7 @@ public final class AWSClient {
         self.endpoint = endpoint
         self.configuration = configuration
         connection = CurlConnection(options: .init(connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
-                                                   caBundlePath: configuration.caBundlePath, userAgent: configuration.userAgent))
+                                                   trust: configuration.trust.trust(for: endpoint), userAgent: configuration.userAgent))
         signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: service.signingName)
         if case .json10 = service.wireProtocol { contentType = "application/x-amz-json-1.0" } else { contentType = "application/json" }
     }

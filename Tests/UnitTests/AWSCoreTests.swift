@@ -75,12 +75,61 @@ import JSON
         #expect(throws: AWSConfigurationError.self) { try AWSEndpoint(url: "ftp://x") }
     }
 
-    @Test func caBundleOrder() {
+    @Test func systemBundleOrder() {
         let readable: Set<String> = ["/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/certs/ca-bundle.crt", "/custom.pem"]
-        #expect(CABundle.locate(lookup: Self.lookup([:]), isReadable: readable.contains) == "/etc/ssl/certs/ca-bundle.crt")
-        #expect(CABundle.locate(lookup: Self.lookup(["CURL_CA_BUNDLE": "/custom.pem"]), isReadable: readable.contains) == "/custom.pem")
-        #expect(CABundle.locate(lookup: Self.lookup(["SSL_CERT_FILE": "/missing.pem"]), isReadable: { _ in false }) == nil)
-        #expect(CABundle.locate(lookup: Self.lookup([:]), isReadable: { $0 == "/etc/ssl/certs/ca-certificates.crt" }) == "/etc/ssl/certs/ca-certificates.crt")
+        #expect(TLSTrustPolicy.locateSystemBundle(isReadable: readable.contains) == "/etc/ssl/certs/ca-bundle.crt")
+        #expect(TLSTrustPolicy.locateSystemBundle(isReadable: { $0 == "/etc/ssl/certs/ca-certificates.crt" }) == "/etc/ssl/certs/ca-certificates.crt")
+        #expect(TLSTrustPolicy.locateSystemBundle(isReadable: { _ in false }) == nil)
+    }
+
+    /// A user's CA is trusted exactly as configured; AWS's own endpoints use the built-in roots, with
+    /// the system bundle as fallback; overrides use the system bundle.
+    @Test func trustPerEndpoint() throws {
+        let readable: Set<String> = ["/etc/ssl/certs/ca-certificates.crt", "/custom.pem", "/other.pem"]
+        let aws = try AWSEndpoint.resolve(for: .ivsChat, region: "us-west-2", lookup: Self.lookup([:]))
+        let override = try AWSEndpoint.resolve(for: .ivsChat, region: "us-west-2", lookup: Self.lookup(["AWS_ENDPOINT_URL": "https://chat.example"]))
+        #expect(aws.isServiceDefault && !override.isServiceDefault)
+
+        let plain = try TLSTrustPolicy.fromEnvironment(lookup: Self.lookup([:]), isReadable: readable.contains)
+        #expect(plain.userBundle == nil && plain.awsRoots?.count == 5)
+        guard case let .store(store, fallback) = plain.trust(for: aws) else { Issue.record("AWS endpoint without the built-in roots"); return }
+        #expect(store.count == 5 && fallback == "/etc/ssl/certs/ca-certificates.crt")
+        guard case .caBundle("/etc/ssl/certs/ca-certificates.crt") = plain.trust(for: override) else { Issue.record("override not on the system bundle"); return }
+
+        for variable in ["AWS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"] {
+            let user = try TLSTrustPolicy.fromEnvironment(lookup: Self.lookup([variable: "/custom.pem"]), isReadable: readable.contains)
+            for endpoint in [aws, override] {
+                guard case .caBundle("/custom.pem") = user.trust(for: endpoint) else { Issue.record("\(variable) not honoured"); return }
+            }
+        }
+        // AWS_CA_BUNDLE first, as boto3 reads it.
+        let both = try TLSTrustPolicy.fromEnvironment(lookup: Self.lookup(["AWS_CA_BUNDLE": "/custom.pem", "SSL_CERT_FILE": "/other.pem"]),
+                                                      isReadable: readable.contains)
+        #expect(both.userBundle == "/custom.pem")
+        #expect(throws: AWSConfigurationError.self) {
+            try TLSTrustPolicy.fromEnvironment(lookup: Self.lookup(["SSL_CERT_FILE": "/missing.pem"]), isReadable: readable.contains)
+        }
+    }
+
+    /// The built-in roots are exactly the five AWS names, as Debian's ca-certificates ships them
+    /// (scripts/embed-amazon-roots.sh writes them; nobody edits them by hand).
+    @Test func amazonRootsMatchTheCACertificatesPackage() throws {
+        let store = AmazonRoots.makeStore()
+        #expect(AmazonRoots.sourceFiles == ["Amazon_Root_CA_1.crt", "Amazon_Root_CA_2.crt", "Amazon_Root_CA_3.crt", "Amazon_Root_CA_4.crt",
+                                            "Starfield_Services_Root_Certificate_Authority_-_G2.crt"])
+        #expect(store.count == 5)
+        for (index, file) in AmazonRoots.sourceFiles.enumerated() {
+            let pem = try String(contentsOfFile: "/usr/share/ca-certificates/mozilla/" + file, encoding: .utf8)
+            let fromPackage = try TrustStore(pem: pem)
+            #expect(fromPackage.fingerprints == [store.fingerprints[index]], "\(file) differs from the built-in copy")
+        }
+        // Amazon Root CA 1's published SHA-256 fingerprint (amazontrust.com/repository).
+        #expect(store.fingerprints[0] == "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e")
+    }
+
+    @Test func trustStoreRejectsMalformedPEM() {
+        #expect(throws: TrustStoreError.self) { try TrustStore(pem: "") }
+        #expect(throws: TrustStoreError.self) { try TrustStore(pem: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n") }
     }
 }
 
