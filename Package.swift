@@ -39,6 +39,7 @@ let package = Package(
                     dependencies: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime",
                                    "AWSCore", "AWSServices", "Handlers"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["LocalHarness", "JSON", "AWSCore", "AWSServices", "bootstrap", "local-invoke"]),
+                    dependencies: ["LocalHarness", "JSON", "Essentials", "HTTPTransport", "AWSCore", "AWSServices",
+                                   "bootstrap", "local-invoke"]),
     ]
 )

@@ -1,3 +1,4 @@
+import CCrypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -38,8 +39,28 @@ public enum ServerReply: Sendable {
     }
 }
 
+/// A server's TLS identity: its certificate chain and private key, loaded into an OpenSSL server context.
+public final class TLSServerIdentity: @unchecked Sendable {
+    /// The `SSL_CTX *`.
+    let context: OpaquePointer
+
+    /// Loads PEM files (the chain: leaf first, then intermediates).
+    public init(certificateChainFile: String, privateKeyFile: String) throws {
+        guard let context = SSL_CTX_new(TLS_server_method()) else { throw ServerError("SSL_CTX_new failed") }
+        guard SSL_CTX_use_certificate_chain_file(context, certificateChainFile) == 1,
+              SSL_CTX_use_PrivateKey_file(context, privateKeyFile, SSL_FILETYPE_PEM) == 1 else {
+            SSL_CTX_free(context)
+            throw ServerError("cannot load the TLS certificate \(certificateChainFile) / key \(privateKeyFile)")
+        }
+        self.context = context
+    }
+
+    deinit { SSL_CTX_free(context) }
+}
+
 /// A small threaded HTTP/1.1 server on the loopback interface, for the local Runtime API emulator
-/// and the AWS stand-ins. One thread per connection, keep-alive, `Content-Length` bodies.
+/// and the AWS stand-ins. One thread per connection, keep-alive, `Content-Length` bodies; HTTPS
+/// when given a `TLSServerIdentity`.
 public final class HTTPServer: @unchecked Sendable {
     public typealias Handler = @Sendable (ServerRequest) -> ServerReply
 
@@ -47,13 +68,20 @@ public final class HTTPServer: @unchecked Sendable {
     public let port: Int
     private let listener: Int32
     private let handler: Handler
+    private let tls: TLSServerIdentity?
     private let lock = NSLock()
     private var connections: Set<Int32> = []
     private var stopped = false
 
-    /// Starts listening on 127.0.0.1:`port` (0: any free port) and serving on background threads.
-    public init(port: Int = 0, handler: @escaping Handler) throws {
+    /// TLS handshakes that failed (the client refused the certificate, or spoke plain HTTP).
+    public var failedHandshakes: Int { lock.lock(); defer { lock.unlock() }; return handshakeFailures }
+    private var handshakeFailures = 0
+
+    /// Starts listening on 127.0.0.1:`port` (0: any free port) and serving on background threads,
+    /// over TLS when `tls` is given.
+    public init(port: Int = 0, tls: TLSServerIdentity? = nil, handler: @escaping Handler) throws {
         self.handler = handler
+        self.tls = tls
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ServerError("socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
@@ -82,8 +110,8 @@ public final class HTTPServer: @unchecked Sendable {
         thread.start()
     }
 
-    /// `http://127.0.0.1:<port>`.
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// `http://127.0.0.1:<port>`, or `https://` with TLS.
+    public var baseURL: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     /// Stops accepting and shuts every open connection down. Only the accept thread closes the
     /// listening socket and only a connection's own thread closes it, so a descriptor number is
@@ -130,14 +158,27 @@ public final class HTTPServer: @unchecked Sendable {
             lock.lock(); connections.remove(fd); lock.unlock()
             close(fd)
         }
-        var reader = SocketReader(fd: fd)
+        let channel: Channel
+        if let tls {
+            guard let ssl = SSL_new(tls.context) else { return }
+            SSL_set_fd(ssl, fd)
+            guard SSL_accept(ssl) == 1 else {
+                SSL_free(ssl)
+                lock.lock(); handshakeFailures += 1; lock.unlock()
+                return
+            }
+            channel = Channel(fd: fd, ssl: ssl)
+        } else {
+            channel = Channel(fd: fd, ssl: nil)
+        }
+        var reader = SocketReader(channel: channel)
         while let request = reader.readRequest() {
             let reply = handler(request)
             switch reply {
             case .dropConnection:
                 return
             case .resetMidResponse:
-                _ = sendAll(fd, Array("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"partial\":".utf8))
+                _ = channel.send(Array("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"partial\":".utf8))
                 var l = linger(l_onoff: 1, l_linger: 0)
                 setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
                 return
@@ -145,7 +186,7 @@ public final class HTTPServer: @unchecked Sendable {
                 var head = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n"
                 for (name, value) in headers { head += "\(name): \(value)\r\n" }
                 head += "Content-Length: \(body.count)\r\n\r\n"
-                if !sendAll(fd, Array(head.utf8) + body) { return }
+                if !channel.send(Array(head.utf8) + body) { return }
                 if request.header("connection")?.lowercased() == "close" { return }
             }
         }
@@ -168,15 +209,42 @@ public struct ServerError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-    bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let n = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-            if n < 0 { if errno == EINTR { continue }; return false }
-            offset += n
+/// One accepted connection's bytes: the socket itself, or a TLS session over it.
+final class Channel {
+    let fd: Int32
+    private let ssl: OpaquePointer?
+
+    init(fd: Int32, ssl: OpaquePointer?) {
+        self.fd = fd
+        self.ssl = ssl
+    }
+
+    deinit { if let ssl { SSL_free(ssl) } }
+
+    /// Reads up to `count` bytes; 0 at the end, negative on error.
+    func receive(_ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        if let ssl { return Int(SSL_read(ssl, buffer, Int32(count))) }
+        while true {
+            let n = recv(fd, buffer, count, 0)
+            if n < 0 && errno == EINTR { continue }
+            return n
         }
-        return true
+    }
+
+    /// Writes all of `bytes`.
+    func send(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n: Int
+                if let ssl { n = Int(SSL_write(ssl, raw.baseAddress! + offset, Int32(raw.count - offset))) }
+                else { n = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
+                if n < 0, ssl == nil, errno == EINTR { continue }
+                if n <= 0 { return false }
+                offset += n
+            }
+            return true
+        }
     }
 }
 
@@ -201,25 +269,22 @@ private func reasonPhrase(_ status: Int) -> String {
 
 /// Buffered reads of HTTP/1.1 requests from one socket.
 private struct SocketReader {
-    let fd: Int32
+    let channel: Channel
     var buffer: [UInt8] = []
     var start = 0
     /// When the last successful read returned.
     var lastReadAt: UInt64 = 0
 
-    init(fd: Int32) { self.fd = fd }
+    init(channel: Channel) { self.channel = channel }
 
     mutating func fill() -> Bool {
         if start > 65536 { buffer.removeFirst(start); start = 0 }
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            lastReadAt = MonotonicClock.nanoseconds()
-            buffer.append(contentsOf: chunk[0..<n])
-            return true
-        }
+        let n = chunk.withUnsafeMutableBytes { channel.receive($0.baseAddress!, $0.count) }
+        if n <= 0 { return false }
+        lastReadAt = MonotonicClock.nanoseconds()
+        buffer.append(contentsOf: chunk[0..<n])
+        return true
     }
 
     mutating func readRequest() -> ServerRequest? {

@@ -69,10 +69,10 @@ public final class IVSStandIn: @unchecked Sendable {
     private var received: [ReceivedEvent] = []
     private var badSignatures = 0
 
-    /// Starts serving on 127.0.0.1:`port` (0: any free port).
-    public init(port: Int = 0, stages: [String: StageInfo] = [:]) throws {
+    /// Starts serving on 127.0.0.1:`port` (0: any free port), over HTTPS when `tls` is given.
+    public init(port: Int = 0, stages: [String: StageInfo] = [:], tls: TLSServerIdentity? = nil) throws {
         self.stages = stages
-        server = try HTTPServer(port: port) { [weak self] request in
+        server = try HTTPServer(port: port, tls: tls) { [weak self] request in
             guard let self else { return .dropConnection }
             return self.handle(request)
         }
@@ -80,8 +80,11 @@ public final class IVSStandIn: @unchecked Sendable {
 
     deinit { server?.stop() }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (`https://` with TLS).
     public var url: String { server?.baseURL ?? "" }
+
+    /// TLS handshakes that failed (a client refused its certificate).
+    public var failedHandshakes: Int { server?.failedHandshakes ?? 0 }
 
     /// The variables that point the AWS clients at this stand-in.
     public var environment: [String: String] {
