@@ -33,7 +33,7 @@ let package = Package(
         // Local tooling: Runtime API emulator, AWS stand-ins, the invoke CLI and benchmarks.
         .target(name: "LocalHarness", dependencies: ["JSON", "CCrypto", "HTTPTransport", "AWSCore", "AWSServices"]),
         .executableTarget(name: "local-invoke", dependencies: ["LocalHarness"]),
-        .executableTarget(name: "bench", dependencies: ["LocalHarness", "JSON"]),
+        .executableTarget(name: "bench", dependencies: ["LocalHarness", "AWSCore", "JSON"]),
 
         .testTarget(name: "UnitTests",
                     dependencies: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime",

@@ -1,5 +1,8 @@
 #ifndef CCRYPTO_SHIM_H
 #define CCRYPTO_SHIM_H
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3.0 but hash directly: the one-shot SHA256()
+// and HMAC() fetch their algorithm from the providers on every call (~10 k instructions each).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 #include <openssl/hmac.h>
 #include <openssl/evp.h>

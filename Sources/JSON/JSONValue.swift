@@ -105,24 +105,34 @@ extension JSONValue {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Appends `s` as a JSON string literal, escaping only what JSON requires.
+    /// Appends `s` as a JSON string literal, escaping only what JSON requires. Runs of bytes that
+    /// need no escape are copied whole.
     public static func writeString(_ s: String, to out: inout [UInt8]) {
-        out.append(34)
-        for byte in s.utf8 {
-            switch byte {
-            case 34: out.append(contentsOf: [92, 34])
-            case 92: out.append(contentsOf: [92, 92])
-            case 10: out.append(contentsOf: [92, 110])
-            case 13: out.append(contentsOf: [92, 114])
-            case 9: out.append(contentsOf: [92, 116])
-            case 8: out.append(contentsOf: [92, 98])
-            case 12: out.append(contentsOf: [92, 102])
-            case 0..<32:
-                out.append(contentsOf: [92, 117, 48, 48, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]])
-            default: out.append(byte)
+        var s = s
+        s.withUTF8 { bytes in
+            out.reserveCapacity(out.count + bytes.count + 2)
+            out.append(34)
+            var runStart = 0
+            for (i, byte) in bytes.enumerated() where byte < 32 || byte == 34 || byte == 92 {
+                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+                runStart = i + 1
+                out.append(92)
+                switch byte {
+                case 34: out.append(34)
+                case 92: out.append(92)
+                case 10: out.append(110)
+                case 13: out.append(114)
+                case 9: out.append(116)
+                case 8: out.append(98)
+                case 12: out.append(102)
+                default:
+                    out.append(117); out.append(48); out.append(48)
+                    out.append(hexDigits[Int(byte >> 4)]); out.append(hexDigits[Int(byte & 15)])
+                }
             }
+            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+            out.append(34)
         }
-        out.append(34)
     }
 
     /// `s` as a JSON string literal.

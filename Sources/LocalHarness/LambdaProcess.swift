@@ -121,6 +121,13 @@ public final class LambdaProcess: @unchecked Sendable {
         return exitStatus!
     }
 
+    /// Asks it to end with SIGTERM and waits (a profiler under it then writes its data), up to
+    /// `waitLimitSeconds`, then kills it.
+    public func terminate(waitLimitSeconds: Double = 10) {
+        if isRunning { kill(pid, SIGTERM) }
+        waitForExit(waitLimitSeconds: waitLimitSeconds)
+    }
+
     /// Stops it with SIGKILL (as Lambda ends a sandbox) and waits.
     public func stop() {
         if isRunning { kill(pid, SIGKILL) }
@@ -131,6 +138,19 @@ public final class LambdaProcess: @unchecked Sendable {
     public var peakRSSKiB: Int? { procStatus("VmHWM:") }
     /// Current resident set size in KiB, from /proc (VmRSS), while it runs.
     public var currentRSSKiB: Int? { procStatus("VmRSS:") }
+
+    /// CPU time it has used so far, in nanoseconds: the sum over its threads of `/proc/PID/task/*/schedstat`
+    /// (nanosecond resolution, unlike the clock ticks of `/proc/PID/stat`), while it runs.
+    public var cpuNanoseconds: UInt64? {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        var total: UInt64 = 0
+        for task in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/schedstat", encoding: .utf8),
+                  let first = text.split(separator: " ").first, let ns = UInt64(first) else { continue }
+            total += ns
+        }
+        return total
+    }
 
     private func procStatus(_ key: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }

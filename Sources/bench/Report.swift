@@ -98,6 +98,13 @@ struct Report {
     let echo: WarmSample
     let invite: WarmSample?
     let sizes: Sizes
+    /// Cold starts over HTTPS: "A-roots" (built-in roots), "A-bundle" (full bundle), "B" (full bundle).
+    let tlsCold: [String: [ColdSample]]
+    /// The same under the 128 MB CPU quota (empty when it could not be set up: `quotaNote` says why).
+    let quotaCold: [String: [ColdSample]]
+    let quotaNote: String
+    /// Warm processes over HTTPS: "A-roots", "B".
+    let tlsWarm: [String: WarmSample]
     let machine: Machine
 
     // Figures.
@@ -145,12 +152,37 @@ struct Report {
             let s = Summary(w.latenciesMicroseconds)
             return "\(short(s.percentile(50))) / \(short(s.percentile(99))) µs"
         } ?? "n/a (not measured: see the console)"
+        let (ca, cb) = (Summary(cold["A"]!.map(\.cpuMs)), Summary(cold["B"]!.map(\.cpuMs)))
+        func tls(_ k: String, _ f: (ColdSample) -> Double) -> Summary { Summary(tlsCold[k]?.map(f) ?? []) }
+        func quota(_ k: String) -> Summary { Summary(quotaCold[k]?.map(\.firstAnsweredMs) ?? []) }
+        let (tr, tb, tp) = (tls("A-roots", \.firstAnsweredMs), tls("A-bundle", \.firstAnsweredMs), tls("B", \.firstAnsweredMs))
+        let (cr, cbun, cp) = (tls("A-roots", \.cpuMs), tls("A-bundle", \.cpuMs), tls("B", \.cpuMs))
+        let (qr, qb, qp) = (quota("A-roots"), quota("A-bundle"), quota("B"))
+        let (wcr, wcp) = (tlsWarm["A-roots"]?.cpuMicrosecondsPerInvocation ?? .nan, tlsWarm["B"]?.cpuMicrosecondsPerInvocation ?? .nan)
+        let wch = Summary(warm["A"]!.map(\.cpuMicrosecondsPerInvocation)), wchb = Summary(warm["B"]!.map(\.cpuMicrosecondsPerInvocation))
+        let quotaRows: [[String]] = quotaCold.isEmpty
+            ? [["HTTPS, 128 MB CPU share: first Stream Start answered", quotaNote, "", "", "A ≤ 150 ms"]]
+            : [["HTTPS, 128 MB CPU share (\(quotaNote)): first Stream Start answered (ms, \(qr.count) runs), A built-in roots",
+                spread(qr, "ms"), spread(qp, "ms"), ratio(qr.median, qp.median), "A ≤ 150 ms"],
+               ["HTTPS, 128 MB CPU share: A with the full bundle (as before issue #14)", spread(qb, "ms"), "—", "—", "—"]]
         return [
             ["Figure", "A: \(ours.name)", "B: \(peer.name)", "B/A", "Target"],
             ["process start → first `/next` (ms, median (min–max), \(cold["A"]!.count) cold runs)",
              spread(fa, "ms"), spread(fb, "ms"), ratio(fa.median, fb.median), "A ≤ 10 ms"],
             ["process start → first Stream Start answered (ms, signed SendEvent included)",
              spread(sa, "ms"), spread(sb, "ms"), ratio(sa.median, sb.median), "A ≤ 20 ms; B/A ≥ 20×"],
+            ["CPU from process start to first Stream Start answered, plain HTTP (ms)", spread(ca, "ms"), spread(cb, "ms"), ratio(ca.median, cb.median), "—"],
+            ["HTTPS, A built-in roots / B full bundle: first Stream Start answered (ms, \(tr.count) cold runs)",
+             spread(tr, "ms"), spread(tp, "ms"), ratio(tr.median, tp.median), "B/A ≥ 30×"],
+            ["HTTPS, A built-in roots / B full bundle: CPU until then (ms)", spread(cr, "ms"), spread(cp, "ms"), ratio(cr.median, cp.median),
+             "A ≤ 1.5× A's plain-HTTP CPU"],
+            ["HTTPS, A with the full bundle (as before issue #14): first Stream Start answered / CPU (ms)",
+             "\(spread(tb, "ms")) / \(spread(cbun, "ms"))", "—", "—", "—"],
+        ] + quotaRows + [
+            ["warm Stream Start: process CPU per invocation over HTTPS (µs; A built-in roots, B full bundle)",
+             "\(short(wcr)) µs", "\(short(wcp)) µs", ratio(wcr, wcp), "—"],
+            ["warm Stream Start: process CPU per invocation over plain HTTP (µs)", spread(wch, "µs"), spread(wchb, "µs"),
+             ratio(wch.median, wchb.median), "—"],
             ["warm Stream Start p50 (µs, \(wa.count) / \(wb.count) invocations; spread = per-process p50)",
              pooled(wa, roundP("A", 50), 50), pooled(wb, roundP("B", 50), 50),
              ratio(wa.percentile(50), wb.percentile(50)), "A ≤ 1,000 µs; B/A ≥ 5×"],
@@ -185,7 +217,12 @@ struct Report {
             ("runtime overhead p50 ≤ 100 µs, p99 ≤ 1 ms", e.percentile(50) <= 100 && e.percentile(99) <= 1000),
             ("peak RSS ≤ 16 MiB and ≤ 1/3 of the peer's", peakMiB("A").max <= 16 && peakMiB("A").max * 3 <= peakMiB("B").median),
             ("RSS flat from 1,000 to \(n) invocations (growth < 256 KiB)", growthKiB("A").max < 256),
-        ]
+            ("HTTPS (built-in roots): CPU to first Stream Start answered ≤ 1.5× the plain-HTTP figure",
+             Summary(tlsCold["A-roots"]?.map(\.cpuMs) ?? []).median <= 1.5 * Summary(cold["A"]!.map(\.cpuMs)).median),
+            ("HTTPS: first Stream Start answered ≥ 30× sooner than the peer",
+             Summary(tlsCold["B"]?.map(\.firstAnsweredMs) ?? []).median / Summary(tlsCold["A-roots"]?.map(\.firstAnsweredMs) ?? []).median >= 30),
+        ] + (quotaCold.isEmpty ? [] : [("HTTPS at the 128 MB CPU share: first Stream Start answered ≤ 150 ms (median)",
+                                         Summary(quotaCold["A-roots"]!.map(\.firstAnsweredMs)).median <= 150)])
         return checks.map { "\($0.1 ? "PASS" : "FAIL")  \($0.0)" }
     }
 
@@ -221,7 +258,7 @@ struct Report {
             "",
             table,
             "",
-            "Against the targets (issues #2, #3, #4, #7):",
+            "Against the targets (issues #2, #3, #4, #7, #14):",
             "",
         ] + verdicts.map { "- " + $0 } + ["", "![Latencies](bench/latency.png)", "", Self.end]).joined(separator: "\n")
         var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n\n\(Self.begin)\n\(Self.end)\n"

@@ -16,7 +16,16 @@ struct Options {
     var warmInvocations = 10_000
     var warmup = 500
     var echoInvocations = 10_000
+    /// Cold starts over HTTPS per runtime and trust mode, and under the 128 MB CPU quota.
+    var tlsColdRuns = 10
+    var quotaRuns = 5
+    /// Invocations of a warm process over HTTPS (CPU per invocation).
+    var tlsWarmInvocations = 3_000
     var write = true
+    /// `--profile-cold TRANSPORT OUT`: one cold Stream Start of A under callgrind, then exit.
+    var profileCold: (Transport, String)?
+    /// `--profile-warm TRANSPORT OUT`: a warm process (500 Stream Starts) under callgrind, then exit.
+    var profileWarm: (Transport, String)?
     var root = FileManager.default.fileExists(atPath: "Package.swift")
         ? FileManager.default.currentDirectoryPath : BuildProducts.packageRoot
 
@@ -25,7 +34,18 @@ struct Options {
         while let arg = args.next() {
             switch arg {
             case "--quick": coldRuns = 3; warmRounds = 1; warmInvocations = 1_500; warmup = 200; echoInvocations = 2_000
+                tlsColdRuns = 3; quotaRuns = 2; tlsWarmInvocations = 1_000
             case "--no-write": write = false
+            case "--profile-cold":
+                guard let t = args.next().flatMap(Transport.init(rawValue:)), let out = args.next() else {
+                    print("usage: bench --profile-cold http|httpsBuiltInRoots|httpsFullBundle OUT.callgrind"); exit(2)
+                }
+                profileCold = (t, out)
+            case "--profile-warm":
+                guard let t = args.next().flatMap(Transport.init(rawValue:)), let out = args.next() else {
+                    print("usage: bench --profile-warm http|httpsBuiltInRoots|httpsFullBundle OUT.callgrind"); exit(2)
+                }
+                profileWarm = (t, out)
             case "--cold-runs": coldRuns = Int(args.next() ?? "") ?? coldRuns
             case "--warm-rounds": warmRounds = Int(args.next() ?? "") ?? warmRounds
             case "--warm-invocations": warmInvocations = Int(args.next() ?? "") ?? warmInvocations
@@ -68,6 +88,28 @@ func measure<T>(_ what: String, _ body: () throws -> T) -> T {
     do { return try body() } catch { log("bench: \(what): \(error)"); exit(1) }
 }
 
+// Profiles: instructions, not seconds (callgrind counts the same for the same binary and inputs).
+func callgrind(_ out: String, _ extra: [String] = []) -> Runtime {
+    Runtime(key: "A", name: ours.name, command: ["/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + extra + ours.command,
+            environment: ours.environment)
+}
+if let (transport, out) = options.profileCold {
+    let sample = measure("profile") { try bench.cold(callgrind(out), transport: transport) }
+    log("profiled one cold start over \(transport.rawValue) (\(sample.firstAnsweredMs) ms under callgrind): callgrind_annotate \(out)")
+    bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
+    exit(0)
+}
+if let (transport, out) = options.profileWarm {
+    // Instrumentation starts off; the bench process cannot toggle it, so the profile covers start-up
+    // too: compare two runs of different lengths (`--profile-warm` does 100 and 600) to get per-invocation counts.
+    for count in [100, 600] {
+        _ = measure("profile") { try bench.warm(callgrind("\(out).\(count)"), transport: transport, warmup: 0, count: count) }
+    }
+    log("profiled warm processes over \(transport.rawValue): \(out).100 and \(out).600; per invocation = (600 − 100) / 500")
+    bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
+    exit(0)
+}
+
 // Cold starts, alternating A, B; one discarded pair first (page cache, the peer's .pyc files).
 log("cold starts: 1 discarded + \(options.coldRuns) runs each, alternating A/B")
 var cold: [String: [ColdSample]] = ["A": [], "B": []]
@@ -75,6 +117,46 @@ for i in 0...options.coldRuns {
     for runtime in [ours, peer] {
         let sample = measure("cold \(runtime.name)") { try bench.cold(runtime) }
         if i > 0 { cold[runtime.key]!.append(sample) }
+    }
+}
+
+// Cold starts over HTTPS (issue #14), alternating: A with its built-in roots, A with the full bundle, B
+// with the full bundle. Then the same under a 128 MB function's CPU share.
+let tlsRuns: [(key: String, runtime: Runtime, transport: Transport)] = [
+    ("A-roots", ours, .httpsBuiltInRoots), ("A-bundle", ours, .httpsFullBundle), ("B", peer, .httpsFullBundle),
+]
+log("cold starts over HTTPS: 1 discarded + \(options.tlsColdRuns) runs each of \(tlsRuns.map(\.key).joined(separator: ", "))")
+var tlsCold: [String: [ColdSample]] = [:]
+for i in 0...options.tlsColdRuns {
+    for run in tlsRuns {
+        let sample = measure("cold HTTPS \(run.key)") { try bench.cold(run.runtime, transport: run.transport) }
+        if i > 0 { tlsCold[run.key, default: []].append(sample) }
+    }
+}
+var quotaCold: [String: [ColdSample]] = [:]
+var quotaNote: String
+switch CPUQuota.make(percent: 128.0 / 1769.0 * 100) {
+case let .success(quota):
+    quotaNote = "cgroup `\(quota.directory)`, CFS quota \(String(format: "%.1f", quota.percent)) % of one core (period 100 ms)"
+    log("cold starts over HTTPS under \(quotaNote): \(options.quotaRuns) runs each")
+    for _ in 1...options.quotaRuns {
+        for run in tlsRuns {
+            quotaCold[run.key, default: []].append(measure("cold HTTPS under quota \(run.key)") {
+                try bench.cold(run.runtime, transport: run.transport, quota: quota)
+            })
+        }
+    }
+case let .failure(why):
+    quotaNote = "not measured: \(why)"
+    log("128 MB CPU share \(quotaNote)")
+}
+
+// Warm Stream Start over HTTPS: the processes' own CPU per invocation.
+var tlsWarm: [String: WarmSample] = [:]
+for run in [tlsRuns[0], tlsRuns[2]] {
+    log("warm Stream Start over HTTPS: \(run.key), \(options.tlsWarmInvocations) invocations")
+    tlsWarm[run.key] = measure("warm HTTPS \(run.key)") {
+        try bench.warm(run.runtime, transport: run.transport, warmup: options.warmup, count: options.tlsWarmInvocations - options.warmup)
     }
 }
 
@@ -104,6 +186,7 @@ let sizes = Sizes.measure(root: root, bootstrap: built, package: package, python
 // MARK: - Report
 
 let report = Report(options: options, cold: cold, warm: warm, echo: echo, invite: invite, sizes: sizes,
+                    tlsCold: tlsCold, quotaCold: quotaCold, quotaNote: quotaNote, tlsWarm: tlsWarm,
                     machine: Machine.describe(root: root, python: python))
 print(report.table)
 for line in report.verdicts { print(line) }
@@ -114,3 +197,5 @@ if options.write {
     log("wrote BENCHMARKS.md and bench/latency.png")
 }
 bench.standIn.stop()
+bench.tlsStandIn.stop()
+bench.pki.remove()

@@ -1,3 +1,4 @@
+import AWSCore
 import Essentials
 import Foundation
 import HTTPTransport
@@ -43,10 +44,13 @@ import Testing
         #expect(f.ivs.failedHandshakes == 0)
     }
 
-    /// The built-in-roots path, with the test CA standing in for Amazon's: no CA bundle is configured.
+    /// The built-in-roots path, with the test CA standing in for Amazon's, last of six roots (each
+    /// decoded only when a chain names it): no CA bundle is configured.
     @Test func trustedCertificateThroughTheBuiltInRootsPath() throws {
         let pki = try Self.pki.get()
-        let f = try Fixture(identity: try pki.serverIdentity(), env: ["IVS_CHAT_EVENTS_TEST_AWS_ROOTS": pki.caCertificate])
+        let roots = pki.directory + "/amazon-and-test-roots.pem"
+        try AmazonRoots.pem.write(toFile: roots, atomically: true, encoding: .utf8)
+        let f = try Fixture(identity: try pki.serverIdentity(), env: ["IVS_CHAT_EVENTS_TEST_AWS_ROOTS": try pki.bundle(named: "six-roots.pem", appendingTo: roots)])
         let outcome = f.function.invoke(try Self.streamStart())
         #expect(try JSONValue.parse(outcome.text)["sent"] == .bool(true), "\(outcome)")
         #expect(f.ivs.events.count == 1)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import AWSCore
+import Essentials
 import AWSServices
 import HTTPTransport
 import JSON
@@ -203,5 +204,24 @@ import JSON
         var dumped = ""
         dump(s, to: &dumped)
         #expect(!dumped.contains("super-secret-token"))
+    }
+}
+
+/// SHA-256 and HMAC-SHA256 against published vectors (FIPS 180-2, RFC 4231).
+@Suite struct DigestTests {
+    @Test func sha256Vectors() {
+        #expect(Digest.sha256Hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Digest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func hmacVectors() {
+        // RFC 4231 test cases 1 (short key) and 6 (a key longer than the block, hashed first).
+        #expect(Hex.encode(Digest.hmacSHA256(key: [UInt8](repeating: 0x0b, count: 20), data: Array("Hi There".utf8)))
+                == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(Hex.encode(Digest.hmacSHA256(key: [UInt8](repeating: 0xaa, count: 131),
+                                             data: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)))
+                == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+        // Exactly one block of key.
+        #expect(Digest.hmacSHA256(key: [UInt8](repeating: 7, count: 64), data: [1]).count == 32)
     }
 }

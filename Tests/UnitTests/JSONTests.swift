@@ -39,5 +39,8 @@ import Testing
 
     @Test func controlCharactersAreEscaped() {
         #expect(JSONValue.quoted("a\u{01}b\tc") == #""a\u0001b\tc""#)
+        // Every escape JSON requires, at the start, between and at the end of unescaped runs.
+        #expect(JSONValue.quoted("\"x\\y\n\r\t\u{08}\u{0C}\u{1F}é\"") == #""\"x\\y\n\r\t\b\f\u001fé\"""#)
+        #expect(JSONValue.quoted("") == #""""#)
     }
 }
