@@ -2,6 +2,18 @@ import Essentials
 import HTTPTransport
 import JSON
 
+/// What an AWS call takes from the invocation it serves: the deadline (epoch milliseconds) and the
+/// X-Ray trace header. Passed explicitly, never through the process environment, so concurrent
+/// invocations cannot see each other's.
+public struct AWSCallContext: Sendable {
+    public var deadline: Int64
+    public var traceId: String?
+    public init(deadline: Int64, traceId: String? = nil) {
+        self.deadline = deadline
+        self.traceId = traceId
+    }
+}
+
 /// Settings shared by the service clients.
 public struct AWSClientConfiguration: Sendable {
     public var credentials: AWSCredentials
@@ -46,7 +58,7 @@ public struct AWSClientConfiguration: Sendable {
 
 /// Calls one AWS service at one endpoint: signs, sends over one kept-alive connection, retries
 /// (standard mode) within the caller's deadline, and turns error answers into `AWSError`.
-/// Not thread-safe: the runtime is single-threaded.
+/// Not thread-safe (its connection and signer buffers are its own): each runtime worker has its own clients.
 public final class AWSClient {
     public let service: AWSService
     public let endpoint: AWSEndpoint
@@ -75,7 +87,8 @@ public final class AWSClient {
 
     /// Calls `operation` with a JSON `input` and returns its JSON output. `deadline` is epoch
     /// milliseconds (the invocation's deadline): no attempt or back-off goes past it, less the margin.
-    public func call(_ operation: String, input: JSONValue, deadline: Int64) throws(AWSError) -> JSONValue {
+    /// `traceId` (the invocation's `Lambda-Runtime-Trace-Id`) is sent as `X-Amzn-Trace-Id`.
+    public func call(_ operation: String, input: JSONValue, deadline: Int64, traceId: String? = nil) throws(AWSError) -> JSONValue {
         let body = input.serialized()
         let path: String
         var headers: [(name: String, value: String)] = [("Host", endpoint.host), ("Content-Type", contentType)]
@@ -103,7 +116,7 @@ public final class AWSClient {
 
             var request = HTTPRequest(method: "POST", url: url, headers: headers, body: body)
             request.headers += signer.sign(method: "POST", path: path, headers: headers, body: body, epochSeconds: clock.now() / 1000)
-            if let trace = Environment.nonEmpty("_X_AMZN_TRACE_ID") { request.headers.append(("X-Amzn-Trace-Id", trace)) }
+            if let traceId, !traceId.isEmpty { request.headers.append(("X-Amzn-Trace-Id", traceId)) }
 
             let retryable: Bool
             let failure: AWSError

@@ -63,7 +63,7 @@ public final class IVSRealTimeClient {
     /// Creates a token for a participant of the stage (service defaults: both capabilities, 720 minutes).
     public func createParticipantToken(stageArn: String, userId: String? = nil, attributes: [String: String] = [:],
                                        capabilities: [ParticipantCapability] = [], durationMinutes: Int? = nil,
-                                       deadline: Int64) throws(AWSError) -> ParticipantToken {
+                                       deadline: Int64, traceId: String? = nil) throws(AWSError) -> ParticipantToken {
         let op = "CreateParticipantToken"
         try AWSError.check(IVSConstraints.stageARNProblem(stageArn), operation: op, field: "stageArn")
         if let userId { try AWSError.check(IVSConstraints.lengthProblem(userId, min: 0, max: 128), operation: op, field: "userId") }
@@ -74,7 +74,7 @@ public final class IVSRealTimeClient {
         if !attributes.isEmpty { input.append(("attributes", .stringMap(attributes))) }
         if !capabilities.isEmpty { input.append(("capabilities", .array(capabilities.map { .string($0.rawValue) }))) }
         if let minutes = durationMinutes { input.append(("duration", .int(minutes))) }
-        let output = try client.call(op, input: .object(input), deadline: deadline)
+        let output = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId)
         let t = output["participantToken"]
         return ParticipantToken(
             participantId: t?["participantId"]?.stringValue,
@@ -87,10 +87,10 @@ public final class IVSRealTimeClient {
     }
 
     /// The stage's name, active session and tags.
-    public func getStage(arn: String, deadline: Int64) throws(AWSError) -> Stage {
+    public func getStage(arn: String, deadline: Int64, traceId: String? = nil) throws(AWSError) -> Stage {
         let op = "GetStage"
         try AWSError.check(IVSConstraints.stageARNProblem(arn), operation: op, field: "arn")
-        let output = try client.call(op, input: .object([("arn", .string(arn))]), deadline: deadline)
+        let output = try client.call(op, input: .object([("arn", .string(arn))]), deadline: deadline, traceId: traceId)
         let s = output["stage"]
         return Stage(arn: try requireString(s?["arn"], "stage.arn", service: client.service.name, operation: op),
                      name: s?["name"]?.stringValue ?? "",

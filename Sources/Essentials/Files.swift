@@ -46,10 +46,13 @@ public enum Hex {
     }
 }
 
-/// Writes one line to standard error in a single `write`, so lines from one process never interleave.
+/// Writes one line to standard error in one `write` call, under a process-wide lock, so lines
+/// written by concurrent workers never interleave (even a line longer than a pipe's atomic size).
 public func writeLine(toStandardError line: String) {
     var bytes = Array(line.utf8)
     bytes.append(10)
+    pthread_mutex_lock(&standardErrorLock)
+    defer { pthread_mutex_unlock(&standardErrorLock) }
     bytes.withUnsafeBytes { raw in
         var offset = 0
         while offset < raw.count {
@@ -59,3 +62,5 @@ public func writeLine(toStandardError line: String) {
         }
     }
 }
+
+nonisolated(unsafe) private var standardErrorLock = pthread_mutex_t()

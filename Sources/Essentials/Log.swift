@@ -1,4 +1,7 @@
 import JSON
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The function's log: plain lines by default, one JSON object per line when
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`, filtered by `AWS_LAMBDA_LOG_LEVEL`. Lines go to standard error,
@@ -43,14 +46,22 @@ public enum Log {
     nonisolated(unsafe) public static var level: Level = .info
     /// Line format.
     nonisolated(unsafe) public static var format: Format = .text
-    /// The invocation being served, stamped on every line while set.
-    nonisolated(unsafe) public static var requestId: String?
+    /// The invocation the calling thread is serving, stamped on every line it writes while set.
+    /// Per thread: each runtime worker is one thread serving one invocation at a time, so concurrent
+    /// invocations' lines each carry their own id.
+    public static var requestId: String? {
+        get { currentRequestId.value }
+        set { currentRequestId.value = newValue }
+    }
+    private static let currentRequestId = ThreadLocal<String>()
     /// Where lines go (standard error unless replaced, e.g. by tests).
     nonisolated(unsafe) public static var sink: (String) -> Void = { writeLine(toStandardError: $0) }
 
-    /// Reads `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL`.
+    /// Reads `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_LOG_LEVEL`; call before any worker starts.
+    /// Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` set) always log JSON.
     public static func configureFromEnvironment() {
-        format = Environment.get("AWS_LAMBDA_LOG_FORMAT")?.uppercased() == "JSON" ? .json : .text
+        format = Environment.get("AWS_LAMBDA_LOG_FORMAT")?.uppercased() == "JSON" || Environment.nonEmpty("AWS_LAMBDA_MAX_CONCURRENCY") != nil
+            ? .json : .text
         if let name = Environment.nonEmpty("AWS_LAMBDA_LOG_LEVEL"), let parsed = Level(name: name) { level = parsed }
     }
 
@@ -84,3 +95,29 @@ public enum Log {
     }
 }
 
+
+/// A value per thread (POSIX thread-specific data), without Foundation.
+public final class ThreadLocal<Value>: @unchecked Sendable {
+    private var key = pthread_key_t()
+
+    public init() {
+        pthread_key_create(&key) { box in if let box { Unmanaged<AnyObject>.fromOpaque(box).release() } }
+    }
+
+    /// The calling thread's value.
+    public var value: Value? {
+        get {
+            guard let raw = pthread_getspecific(key) else { return nil }
+            return (Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue() as! Box).value
+        }
+        set {
+            if let old = pthread_getspecific(key) { Unmanaged<AnyObject>.fromOpaque(old).release() }
+            pthread_setspecific(key, newValue.map { Unmanaged<AnyObject>.passRetained(Box($0)).toOpaque() })
+        }
+    }
+
+    private final class Box {
+        let value: Value
+        init(_ value: Value) { self.value = value }
+    }
+}

@@ -39,13 +39,13 @@ public struct Invite: Sendable, Equatable {
 /// Where invites are kept: the seam between `MultihostInviteHandler` and DynamoDB.
 public protocol InviteStoring: AnyObject {
     /// Stores `invite`, replacing an earlier one for the same invitee and stage.
-    func put(_ invite: Invite, deadline: Int64) throws
+    func put(_ invite: Invite, call: AWSCallContext) throws
     /// The invite of `inviteeId` to `stageArn`, if one is stored.
-    func invite(inviteeId: String, stageArn: String, deadline: Int64) throws -> Invite?
+    func invite(inviteeId: String, stageArn: String, call: AWSCallContext) throws -> Invite?
     /// Every stored invite of `inviteeId` (expired ones included).
-    func invites(inviteeId: String, deadline: Int64) throws -> [Invite]
+    func invites(inviteeId: String, call: AWSCallContext) throws -> [Invite]
     /// Removes the invite of `inviteeId` to `stageArn`.
-    func delete(inviteeId: String, stageArn: String, deadline: Int64) throws
+    func delete(inviteeId: String, stageArn: String, call: AWSCallContext) throws
 }
 
 /// Invites in a DynamoDB table: partition key `inviteeId` (S), sort key `stageArn` (S), TTL `expiresAt` (N).
@@ -61,22 +61,22 @@ public final class DynamoDBInviteStore: InviteStoring {
         self.table = table
     }
 
-    public func put(_ invite: Invite, deadline: Int64) throws {
-        try dynamoDB.putItem(table: table, item: Self.item(invite), deadline: deadline)
+    public func put(_ invite: Invite, call: AWSCallContext) throws {
+        try dynamoDB.putItem(table: table, item: Self.item(invite), deadline: call.deadline, traceId: call.traceId)
     }
 
-    public func invite(inviteeId: String, stageArn: String, deadline: Int64) throws -> Invite? {
-        try dynamoDB.getItem(table: table, key: Self.key(inviteeId, stageArn), consistentRead: true, deadline: deadline)
+    public func invite(inviteeId: String, stageArn: String, call: AWSCallContext) throws -> Invite? {
+        try dynamoDB.getItem(table: table, key: Self.key(inviteeId, stageArn), consistentRead: true, deadline: call.deadline, traceId: call.traceId)
             .flatMap(Self.invite(from:))
     }
 
-    public func invites(inviteeId: String, deadline: Int64) throws -> [Invite] {
+    public func invites(inviteeId: String, call: AWSCallContext) throws -> [Invite] {
         var invites: [Invite] = []
         var start: DynamoDBItem?
         for _ in 0..<Self.maxPages {
             let page = try dynamoDB.query(table: table, keyConditionExpression: "inviteeId = :invitee",
                                           expressionAttributeValues: [":invitee": DynamoDBValue.string(inviteeId)],
-                                          exclusiveStartKey: start, consistentRead: true, deadline: deadline)
+                                          exclusiveStartKey: start, consistentRead: true, deadline: call.deadline, traceId: call.traceId)
             invites += page.items.compactMap(Self.invite(from:))
             guard let next = page.lastEvaluatedKey else { break }
             start = next
@@ -84,8 +84,8 @@ public final class DynamoDBInviteStore: InviteStoring {
         return invites
     }
 
-    public func delete(inviteeId: String, stageArn: String, deadline: Int64) throws {
-        try dynamoDB.deleteItem(table: table, key: Self.key(inviteeId, stageArn), deadline: deadline)
+    public func delete(inviteeId: String, stageArn: String, call: AWSCallContext) throws {
+        try dynamoDB.deleteItem(table: table, key: Self.key(inviteeId, stageArn), deadline: call.deadline, traceId: call.traceId)
     }
 
     static func key(_ inviteeId: String, _ stageArn: String) -> DynamoDBItem {

@@ -39,18 +39,18 @@ public final class MultihostInviteHandler: LambdaHandler {
             throw LambdaError("Event.InvalidJSON", "the event is not JSON: \(error)")
         }
         let request = try HTTPAPIRequest(event: event)
-        return respond(to: request, deadline: context.deadlineEpochMilliseconds).serialized()
+        return respond(to: request, call: context.awsCall).serialized()
     }
 
     /// The answer to `request`, with the CORS and caching headers every answer carries.
-    public func respond(to request: HTTPAPIRequest, deadline: Int64) -> HTTPAPIResponse {
-        var response = route(request, deadline: deadline)
+    public func respond(to request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
+        var response = route(request, call: call)
         response.headers = [("content-type", "application/json"), ("access-control-allow-origin", configuration.allowedOrigin),
                             ("cache-control", "no-store")] + response.headers
         return response
     }
 
-    private func route(_ request: HTTPAPIRequest, deadline: Int64) -> HTTPAPIResponse {
+    private func route(_ request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
         let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join"]
         guard routes.contains(where: request.matchesPath) else {
             return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
@@ -64,9 +64,9 @@ public final class MultihostInviteHandler: LambdaHandler {
             return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
         }
         do throws(APIFailure) {
-            if request.matches("POST", "/multihost/invite") { return answer(request, caller: caller, try invite(request, caller: caller, deadline: deadline)) }
-            if request.matches("GET", "/multihost/invites") { return answer(request, caller: caller, try pendingInvites(caller: caller, deadline: deadline)) }
-            if request.matches("POST", "/multihost/join") { return answer(request, caller: caller, try join(request, caller: caller, deadline: deadline)) }
+            if request.matches("POST", "/multihost/invite") { return answer(request, caller: caller, try invite(request, caller: caller, call: call)) }
+            if request.matches("GET", "/multihost/invites") { return answer(request, caller: caller, try pendingInvites(caller: caller, call: call)) }
+            if request.matches("POST", "/multihost/join") { return answer(request, caller: caller, try join(request, caller: caller, call: call)) }
             return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
         } catch {
             return answer(request, caller: caller, .error(error.status, error.message))
@@ -82,7 +82,7 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     // MARK: - Routes
 
-    private func invite(_ request: HTTPAPIRequest, caller: String, deadline: Int64) throws(APIFailure) -> HTTPAPIResponse {
+    private func invite(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"userId\": …}")
         guard let invitee = try body.string("userId", maxLength: 128) else {
             throw .badRequest("userId is required: the user id of the chat user to invite")
@@ -94,7 +94,7 @@ public final class MultihostInviteHandler: LambdaHandler {
         guard invitee != caller else { throw .badRequest("userId is you: a broadcaster cannot invite themself") }
 
         let stage: StageDetails
-        do { stage = try stageCache.stage(arn: stageArn, deadline: deadline) } catch {
+        do { stage = try stageCache.stage(arn: stageArn, call: call) } catch {
             if let service = (error as? AWSError)?.serviceError, service.type == "ResourceNotFoundException" {
                 throw .notFound("stageArn: no stage \(stageArn)")
             }
@@ -120,16 +120,16 @@ public final class MultihostInviteHandler: LambdaHandler {
         let token: IssuedParticipantToken
         do {
             token = try stages.issueToken(stageArn: stage.arn, userId: invitee, attributes: username.map { ["username": $0] } ?? [:],
-                                          durationMinutes: configuration.inviteDurationMinutes, deadline: deadline)
+                                          durationMinutes: configuration.inviteDurationMinutes, call: call)
         } catch { throw .upstream("CreateParticipantToken", error) }
         let invite = Invite(inviteeId: invitee, stageArn: stage.arn, stageName: stage.displayName, inviterId: caller,
                             username: username, broadcastType: broadcastType, token: token.token,
                             participantId: token.participantId, expirationTime: token.expirationTime, expiresAt: token.expiresAt)
-        do { try store.put(invite, deadline: deadline) } catch { throw .upstream("PutItem", error, hiding: token.token) }
+        do { try store.put(invite, call: call) } catch { throw .upstream("PutItem", error, hiding: token.token) }
         let attributes = Self.eventAttributes(invitee: invitee, broadcastType: broadcastType, stage: stage, expiresAt: token.expirationTime)
         let eventId: String
         do {
-            eventId = try chat.sendEvent(roomIdentifier: room, eventName: Self.chatEventName, attributes: attributes, deadline: deadline)
+            eventId = try chat.sendEvent(roomIdentifier: room, eventName: Self.chatEventName, attributes: attributes, call: call)
         } catch {
             throw .upstream("SendEvent", error, message: "the invite was saved but the chat notification could not be sent; the invitee can still find it under GET /multihost/invites")
         }
@@ -139,9 +139,9 @@ public final class MultihostInviteHandler: LambdaHandler {
         ]))
     }
 
-    private func pendingInvites(caller: String, deadline: Int64) throws(APIFailure) -> HTTPAPIResponse {
+    private func pendingInvites(caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let invites: [Invite]
-        do { invites = try store.invites(inviteeId: caller, deadline: deadline) } catch { throw .upstream("Query", error) }
+        do { invites = try store.invites(inviteeId: caller, call: call) } catch { throw .upstream("Query", error) }
         let current = now()
         let listed: [JSONValue] = invites.filter { !$0.isExpired(at: current) }.map { invite in
             var members: [(key: String, value: JSONValue)] = [
@@ -155,15 +155,15 @@ public final class MultihostInviteHandler: LambdaHandler {
         return HTTPAPIResponse(statusCode: 200, body: .object([("invites", .array(listed))]))
     }
 
-    private func join(_ request: HTTPAPIRequest, caller: String, deadline: Int64) throws(APIFailure) -> HTTPAPIResponse {
+    private func join(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stageArn = try stageArn(body)
         let found: Invite?
-        do { found = try store.invite(inviteeId: caller, stageArn: stageArn, deadline: deadline) } catch { throw .upstream("GetItem", error) }
+        do { found = try store.invite(inviteeId: caller, stageArn: stageArn, call: call) } catch { throw .upstream("GetItem", error) }
         guard let invite = found else { throw .notFound("you have no invite to stage \(stageArn)") }
         guard !invite.isExpired(at: now()) else {
             // DynamoDB's TTL deletes lazily: tidy up now (best effort).
-            do { try store.delete(inviteeId: caller, stageArn: stageArn, deadline: deadline) } catch {
+            do { try store.delete(inviteeId: caller, stageArn: stageArn, call: call) } catch {
                 Log.warn("could not delete the expired invite of \(caller) to \(stageArn): \(error)")
             }
             throw .notFound("your invite to stage \(stageArn) expired at \(invite.expirationTime); ask the broadcaster for a new one")

@@ -40,23 +40,23 @@ public struct IssuedParticipantToken: Sendable {
 /// IVS real-time as the invite flow uses it: the seam between `MultihostInviteHandler` and the service.
 public protocol StageService: AnyObject {
     /// The stage's name and tags.
-    func stageDetails(arn: String, deadline: Int64) throws -> StageDetails
+    func stageDetails(arn: String, call: AWSCallContext) throws -> StageDetails
     /// A PUBLISH+SUBSCRIBE token for `userId` on the stage, valid for `durationMinutes`.
     func issueToken(stageArn: String, userId: String, attributes: [String: String], durationMinutes: Int,
-                    deadline: Int64) throws -> IssuedParticipantToken
+                    call: AWSCallContext) throws -> IssuedParticipantToken
 }
 
 extension IVSRealTimeClient: StageService {
-    public func stageDetails(arn: String, deadline: Int64) throws -> StageDetails {
-        let stage = try getStage(arn: arn, deadline: deadline)
+    public func stageDetails(arn: String, call: AWSCallContext) throws -> StageDetails {
+        let stage = try getStage(arn: arn, deadline: call.deadline, traceId: call.traceId)
         return StageDetails(arn: stage.arn, name: stage.name, tags: stage.tags)
     }
 
     public func issueToken(stageArn: String, userId: String, attributes: [String: String], durationMinutes: Int,
-                           deadline: Int64) throws -> IssuedParticipantToken {
+                           call: AWSCallContext) throws -> IssuedParticipantToken {
         let requested = Clock.epochSeconds() + Int64(durationMinutes) * 60
         let t = try createParticipantToken(stageArn: stageArn, userId: userId, attributes: attributes,
-                                           capabilities: [.publish, .subscribe], durationMinutes: durationMinutes, deadline: deadline)
+                                           capabilities: [.publish, .subscribe], durationMinutes: durationMinutes, deadline: call.deadline, traceId: call.traceId)
         // The service's expiry when it gave one; else what was asked for.
         let expiresAt = t.expirationEpochSeconds ?? requested
         return IssuedParticipantToken(participantId: t.participantId ?? "", token: t.token,
@@ -78,10 +78,10 @@ public final class StageCache {
     }
 
     /// The stage, from the cache while fresh, else from the service (failures are not cached).
-    public func stage(arn: String, deadline: Int64) throws -> StageDetails {
+    public func stage(arn: String, call: AWSCallContext) throws -> StageDetails {
         let now = Clock.monotonicNanoseconds()
         if let entry = entries[arn], now - entry.fetched < lifetimeNanoseconds { return entry.stage }
-        let stage = try service.stageDetails(arn: arn, deadline: deadline)
+        let stage = try service.stageDetails(arn: arn, call: call)
         if lifetimeNanoseconds > 0 {
             if entries.count >= 256 { entries.removeAll(keepingCapacity: true) }
             entries[arn] = (stage, now)

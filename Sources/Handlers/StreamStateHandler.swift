@@ -1,3 +1,4 @@
+import AWSCore
 import AWSServices
 import Essentials
 import JSON
@@ -6,10 +7,19 @@ import LambdaRuntime
 /// Sends an IVS Chat custom event to a room and returns its id: the seam between the handlers and
 /// IVS Chat, so handlers can be unit-tested without a network.
 public protocol ChatEventSending: AnyObject {
-    func sendEvent(roomIdentifier: String, eventName: String, attributes: [String: String], deadline: Int64) throws -> String
+    func sendEvent(roomIdentifier: String, eventName: String, attributes: [String: String], call: AWSCallContext) throws -> String
 }
 
-extension IVSChatClient: ChatEventSending {}
+extension IVSChatClient: ChatEventSending {
+    public func sendEvent(roomIdentifier: String, eventName: String, attributes: [String: String], call: AWSCallContext) throws -> String {
+        try sendEvent(roomIdentifier: roomIdentifier, eventName: eventName, attributes: attributes, deadline: call.deadline, traceId: call.traceId)
+    }
+}
+
+extension InvocationContext {
+    /// The deadline and trace header this invocation's AWS calls carry.
+    public var awsCall: AWSCallContext { AWSCallContext(deadline: deadlineEpochMilliseconds, traceId: traceId) }
+}
 
 /// `_HANDLER=streamStarted`: turns EventBridge `IVS Stream State Change` events into IVS Chat
 /// events (`Stream Start` → `STREAM_STARTED`, `Stream End` → `STREAM_ENDED` by default), carrying
@@ -54,7 +64,7 @@ public final class StreamStateHandler: LambdaHandler {
         let id: String
         do {
             id = try chat.sendEvent(roomIdentifier: room, eventName: chatEventName, attributes: attributes.values,
-                                    deadline: context.deadlineEpochMilliseconds)
+                                    call: context.awsCall)
         } catch let error as FunctionError {
             throw error
         } catch {

@@ -3,8 +3,18 @@ import Essentials
 /// What a function does with one invocation: takes the event's bytes, returns the response's bytes,
 /// or throws. A thrown `FunctionError` keeps its type and message; any other error is reported with
 /// its Swift type name.
+///
+/// With `AWS_LAMBDA_MAX_CONCURRENCY` > 1 (Lambda Managed Instances) the runtime makes one handler
+/// per worker thread, so a handler and what it owns (AWS clients, connections, caches) are only
+/// ever used by one thread at a time: no handler needs locks of its own.
 public protocol LambdaHandler: AnyObject {
     func handle(_ event: [UInt8], context: InvocationContext) throws -> [UInt8]
+    /// The `Content-Type` posted with responses (default `application/json`).
+    var responseContentType: String { get }
+}
+
+extension LambdaHandler {
+    public var responseContentType: String { "application/json" }
 }
 
 /// An error the function reports to Lambda with a type of its choosing (`Category.Reason` form,
@@ -61,10 +71,12 @@ public struct InvocationContext: Sendable {
     public let clientContext: String?
     public let cognitoIdentity: String?
     public let tenantId: String?
+    /// `Lambda-Runtime-Invocation-Id`: this attempt's opaque id, echoed on its `/response` or `/error`.
+    public let invocationId: String?
 
     public init(requestId: String, deadlineEpochMilliseconds: Int64, invokedFunctionArn: String? = nil,
                 traceId: String? = nil, clientContext: String? = nil, cognitoIdentity: String? = nil,
-                tenantId: String? = nil) {
+                tenantId: String? = nil, invocationId: String? = nil) {
         self.requestId = requestId
         self.deadlineEpochMilliseconds = deadlineEpochMilliseconds
         self.invokedFunctionArn = invokedFunctionArn
@@ -72,6 +84,7 @@ public struct InvocationContext: Sendable {
         self.clientContext = clientContext
         self.cognitoIdentity = cognitoIdentity
         self.tenantId = tenantId
+        self.invocationId = invocationId
     }
 
     /// Milliseconds left before the deadline (negative once it has passed).

@@ -2,8 +2,8 @@ import Essentials
 import HTTPTransport
 import JSON
 
-/// The Lambda Runtime API (version 2018-06-01) over one kept-alive libcurl handle:
-/// `/next`, `/response`, `/error` and `/init/error`.
+/// The Lambda Runtime API (version 2018-06-01, with its 2026 additions) over one kept-alive libcurl
+/// handle: `/next`, `/response`, `/error` and `/init/error`. One per worker thread.
 public final class RuntimeAPIClient {
     /// Why a Runtime API call failed.
     public enum Failure: Error, CustomStringConvertible {
@@ -20,11 +20,13 @@ public final class RuntimeAPIClient {
         }
     }
 
-    /// The result of posting a response.
+    /// The result of posting a response or an error.
     public enum ResponseOutcome: Equatable {
         case accepted
         /// 413: the response is larger than Lambda accepts.
         case tooLarge
+        /// 410 Gone: the invocation timed out or was superseded; the answer was not taken (never re-send it).
+        case gone
         /// 400/403: rejected for this invocation (logged; the runtime goes on).
         case rejected(Int)
     }
@@ -89,29 +91,40 @@ public final class RuntimeAPIClient {
             traceId: response.header("Lambda-Runtime-Trace-Id"),
             clientContext: response.header("Lambda-Runtime-Client-Context"),
             cognitoIdentity: response.header("Lambda-Runtime-Cognito-Identity"),
-            tenantId: response.header("Lambda-Runtime-Aws-Tenant-Id"))
+            tenantId: response.header("Lambda-Runtime-Aws-Tenant-Id"),
+            invocationId: response.header("Lambda-Runtime-Invocation-Id"))
     }
 
-    /// Posts the function's response for `requestId`.
-    public func sendResponse(requestId: String, body: [UInt8]) throws(Failure) -> ResponseOutcome {
-        let response = try post("/runtime/invocation/\(requestId)/response", body: body, headers: [])
+    /// Posts the function's response for the invocation, with its `Content-Type` and, when `/next`
+    /// gave one, its `Lambda-Runtime-Invocation-Id`.
+    public func sendResponse(for context: InvocationContext, body: [UInt8], contentType: String = "application/json") throws(Failure) -> ResponseOutcome {
+        let response = try post("/runtime/invocation/\(context.requestId)/response", body: body,
+                                headers: Self.invocationHeaders(context) + [("Content-Type", contentType)])
         switch response.status {
         case 202: return .accepted
         case 413: return .tooLarge
+        case 410: return .gone
         case 500: throw .containerError("/response answered 500: \(response.text.prefixForLog)")
         default: return .rejected(response.status)
         }
     }
 
-    /// Posts a function error for `requestId`.
-    public func sendError(requestId: String, type: String, message: String) throws(Failure) {
-        let response = try post("/runtime/invocation/\(requestId)/error", body: Self.errorBody(type: type, message: message),
-                                headers: [("Lambda-Runtime-Function-Error-Type", type)])
+    /// Posts a function error for the invocation (with its invocation id, as for a response).
+    public func sendError(for context: InvocationContext, type: String, message: String) throws(Failure) -> ResponseOutcome {
+        let response = try post("/runtime/invocation/\(context.requestId)/error", body: Self.errorBody(type: type, message: message),
+                                headers: Self.invocationHeaders(context) + [("Content-Type", "application/json"),
+                                                                            ("Lambda-Runtime-Function-Error-Type", type)])
         switch response.status {
-        case 202: return
+        case 202: return .accepted
+        case 410: return .gone
         case 500: throw .containerError("/error answered 500: \(response.text.prefixForLog)")
-        default: Log.error("Runtime API rejected the error report for \(requestId): \(response.status)")
+        default: return .rejected(response.status)
         }
+    }
+
+    /// `Lambda-Runtime-Invocation-Id`, echoed unchanged when `/next` sent one.
+    private static func invocationHeaders(_ context: InvocationContext) -> [(name: String, value: String)] {
+        context.invocationId.map { [("Lambda-Runtime-Invocation-Id", $0)] } ?? []
     }
 
     /// Reports a start-up failure.

@@ -13,7 +13,7 @@ final class FakeStages: StageService {
     var failure: Error?
     var tokenCount = 0
 
-    func stageDetails(arn: String, deadline: Int64) throws -> StageDetails {
+    func stageDetails(arn: String, call: AWSCallContext) throws -> StageDetails {
         stageLookups += 1
         if let failure { throw failure }
         guard let stage = stages[arn] else {
@@ -24,7 +24,7 @@ final class FakeStages: StageService {
     }
 
     func issueToken(stageArn: String, userId: String, attributes: [String: String], durationMinutes: Int,
-                    deadline: Int64) throws -> IssuedParticipantToken {
+                    call: AWSCallContext) throws -> IssuedParticipantToken {
         issued.append((stageArn, userId, attributes, durationMinutes))
         tokenCount += 1
         return IssuedParticipantToken(participantId: "participant\(tokenCount)", token: Secret("SECRET-TOKEN-\(tokenCount)"),
@@ -38,19 +38,19 @@ final class FakeInviteStore: InviteStoring {
     var failure: Error?
     var deleted: [String] = []
 
-    func put(_ invite: Invite, deadline: Int64) throws {
+    func put(_ invite: Invite, call: AWSCallContext) throws {
         if let failure { throw failure }
         items[invite.inviteeId + " " + invite.stageArn] = invite
     }
-    func invite(inviteeId: String, stageArn: String, deadline: Int64) throws -> Invite? {
+    func invite(inviteeId: String, stageArn: String, call: AWSCallContext) throws -> Invite? {
         if let failure { throw failure }
         return items[inviteeId + " " + stageArn]
     }
-    func invites(inviteeId: String, deadline: Int64) throws -> [Invite] {
+    func invites(inviteeId: String, call: AWSCallContext) throws -> [Invite] {
         if let failure { throw failure }
         return items.values.filter { $0.inviteeId == inviteeId }.sorted { $0.stageArn < $1.stageArn }
     }
-    func delete(inviteeId: String, stageArn: String, deadline: Int64) throws {
+    func delete(inviteeId: String, stageArn: String, call: AWSCallContext) throws {
         deleted.append(inviteeId + " " + stageArn)
         items[inviteeId + " " + stageArn] = nil
     }
@@ -78,7 +78,7 @@ final class FakeInviteStore: InviteStoring {
     func send(_ method: String, _ path: String, body: String? = nil, caller: String? = "host",
               to handler: MultihostInviteHandler? = nil) -> (status: Int, body: JSONValue, response: HTTPAPIResponse) {
         let request = HTTPAPIRequest(method: method, path: path, body: Array((body ?? "").utf8), claims: caller.map { ["sub": $0] } ?? [:])
-        let response = (handler ?? self.handler()).respond(to: request, deadline: Int64.max / 2)
+        let response = (handler ?? self.handler()).respond(to: request, call: AWSCallContext(deadline: Int64.max / 2))
         return (response.statusCode, response.body ?? .null, response)
     }
 

@@ -1,3 +1,4 @@
+import AWSCore
 import AWSServices
 import Handlers
 import JSON
@@ -9,7 +10,7 @@ final class FakeChat: ChatEventSending {
     var sent: [(room: String, name: String, attributes: [String: String])] = []
     var failure: Error?
 
-    func sendEvent(roomIdentifier: String, eventName: String, attributes: [String: String], deadline: Int64) throws -> String {
+    func sendEvent(roomIdentifier: String, eventName: String, attributes: [String: String], call: AWSCallContext) throws -> String {
         if let failure { throw failure }
         sent.append((roomIdentifier, eventName, attributes))
         return "AbCdEf123456"
