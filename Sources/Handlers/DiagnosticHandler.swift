@@ -9,11 +9,12 @@ import LambdaRuntime
 /// - `test.fail`: throws a function error whose message is the event's `message`.
 /// - `test.context`: returns what the runtime told the handler (request id, remaining time, trace id…).
 /// - `test.large`: returns a response of the event's `bytes` size (for the 6 MB limit).
+/// - `test.sleep`: sleeps the event's `ms`, logs a line, then returns `{"requestId", "sleptMs"}` (concurrency, time-outs).
 final class DiagnosticHandler: LambdaHandler {
     private let name: String
 
     init?(name: String) {
-        guard ["test.echo", "test.fail", "test.context", "test.large"].contains(name) else { return nil }
+        guard ["test.echo", "test.fail", "test.context", "test.large", "test.sleep"].contains(name) else { return nil }
         self.name = name
     }
 
@@ -37,7 +38,13 @@ final class DiagnosticHandler: LambdaHandler {
                 ("clientContext", optional(context.clientContext)),
                 ("cognitoIdentity", optional(context.cognitoIdentity)),
                 ("tenantId", optional(context.tenantId)),
+                ("invocationId", optional(context.invocationId)),
             ]).serialized()
+        case "test.sleep":
+            let ms = value["ms"]?.intValue ?? 0
+            Clock.sleep(milliseconds: Int64(ms))
+            Log.info("slept \(ms) ms")
+            return JSONValue.object([("requestId", .string(context.requestId)), ("sleptMs", .int(Int64(ms)))]).serialized()
         case "test.large":
             let size = value["bytes"]?.intValue ?? 7_000_000
             return [34] + [UInt8](repeating: 120, count: max(0, size - 2)) + [34]

@@ -36,12 +36,15 @@ public final class IVSStandIn: @unchecked Sendable {
         public let attributes: [String: String]
         /// The id answered.
         public let id: String
+        /// The request's `X-Amzn-Trace-Id`, if it had one.
+        public let traceId: String?
 
-        public init(room: String, eventName: String, attributes: [String: String], id: String) {
+        public init(room: String, eventName: String, attributes: [String: String], id: String, traceId: String? = nil) {
             self.room = room
             self.eventName = eventName
             self.attributes = attributes
             self.id = id
+            self.traceId = traceId
         }
     }
 
@@ -158,14 +161,14 @@ public final class IVSStandIn: @unchecked Sendable {
             return Self.error(400, "ValidationException", "body is not a JSON object", realTime: !isChat)
         }
         switch operation {
-        case "SendEvent": return sendEvent(input)
+        case "SendEvent": return sendEvent(input, traceId: request.header("X-Amzn-Trace-Id"))
         case "CreateChatToken": return createChatToken(input)
         case "CreateParticipantToken": return createParticipantToken(input)
         default: return getStage(input)
         }
     }
 
-    private func sendEvent(_ input: JSONValue) -> ServerReply {
+    private func sendEvent(_ input: JSONValue, traceId: String?) -> ServerReply {
         let room = input["roomIdentifier"]?.stringValue ?? ""
         let eventName = input["eventName"]?.stringValue ?? ""
         var problems = [("roomIdentifier", IVSConstraints.roomARNProblem(room)),
@@ -173,7 +176,7 @@ public final class IVSStandIn: @unchecked Sendable {
         let attributes = Self.attributes(input["attributes"], into: &problems)
         if let reply = Self.validationFailure(problems, realTime: false) { return reply }
         let id = Self.randomString(12)
-        lock.withLock { received.append(ReceivedEvent(room: room, eventName: eventName, attributes: attributes, id: id)) }
+        lock.withLock { received.append(ReceivedEvent(room: room, eventName: eventName, attributes: attributes, id: id, traceId: traceId)) }
         return Self.ok(.object([("id", .string(id))]))
     }
 

@@ -152,6 +152,9 @@ public final class LambdaProcess: @unchecked Sendable {
         return total
     }
 
+    /// How many threads it has now (`/proc/PID/task`), while it runs.
+    public var threadCount: Int? { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task"))?.count }
+
     private func procStatus(_ key: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(key) {

@@ -1,8 +1,10 @@
 import Foundation
 
-/// A local Lambda Runtime API (2018-06-01), as Lambda serves it to a custom runtime: hands out
-/// invocations on `/next`, collects `/response`, `/error` and `/init/error`, enforces the 6 MB
-/// response limit, and can be told to fail `/next` for fault tests.
+/// A local Lambda Runtime API (2018-06-01, with its 2026 additions), as Lambda serves it to a custom
+/// runtime: hands out invocations on `/next` (to several waiting workers at once, as on Lambda Managed
+/// Instances), each with a `Lambda-Runtime-Invocation-Id`; collects `/response`, `/error` and
+/// `/init/error`; enforces the 6 MB response limit; with `enforceDeadlines`, times invocations out and
+/// answers a late `/response` or `/error` with 410 Gone; and can be told to fail requests for fault tests.
 public final class RuntimeAPIEmulator: @unchecked Sendable {
     /// One event to hand to the function, with the headers Lambda sends along.
     public struct Invocation: Sendable {
@@ -15,11 +17,14 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         public var clientContext: String?
         public var cognitoIdentity: String?
         public var tenantId: String?
+        /// `Lambda-Runtime-Invocation-Id` (nil: the header is not sent, as before 2026).
+        public var invocationId: String?
 
         public init(event: [UInt8], requestId: String = UUID().uuidString.lowercased(), timeoutMilliseconds: Int64 = 3000,
                     traceId: String? = "Root=1-\(String(UInt32(Date().timeIntervalSince1970), radix: 16))-\(RuntimeAPIEmulator.randomHex(24));Sampled=0",
                     functionArn: String = "arn:aws:lambda:us-east-1:123456789012:function:ivs-chat-events-local",
-                    clientContext: String? = nil, cognitoIdentity: String? = nil, tenantId: String? = nil) {
+                    clientContext: String? = nil, cognitoIdentity: String? = nil, tenantId: String? = nil,
+                    invocationId: String? = "inv-" + RuntimeAPIEmulator.randomHex(16)) {
             self.requestId = requestId
             self.event = event
             self.timeoutMilliseconds = timeoutMilliseconds
@@ -28,6 +33,17 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
             self.clientContext = clientContext
             self.cognitoIdentity = cognitoIdentity
             self.tenantId = tenantId
+            self.invocationId = invocationId
+        }
+    }
+
+    /// The headers a runtime sent with an invocation's `/response` or `/error`.
+    public struct AnswerHeaders: Sendable, Equatable {
+        public var invocationId: String?
+        public var contentType: String?
+        public init(invocationId: String?, contentType: String?) {
+            self.invocationId = invocationId
+            self.contentType = contentType
         }
     }
 
@@ -39,12 +55,15 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         case error(type: String, body: [UInt8])
         /// No outcome: the runtime exited or stopped answering.
         case noOutcome(String)
+        /// The deadline passed first (with `enforceDeadlines`): a later answer gets 410 Gone.
+        case timedOut
 
         /// The response or error body as text.
         public var text: String {
             switch self {
             case let .response(b), let .error(_, b): String(decoding: b, as: UTF8.self)
             case let .noOutcome(why): why
+            case .timedOut: "the invocation timed out"
             }
         }
     }
@@ -68,11 +87,29 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
     private var responseFaults: [Int] = []
     private var responseDrops = 0
     private var initErrorReport: (type: String, body: [UInt8])?
+    private var initErrorReports = 0
     private var nextCount = 0
     private var firstNextAt: UInt64?
     private var timings: [String: Timing] = [:]
+    /// Deadlines (epoch ms) of invocations handed out.
+    private var deadlines: [String: Int64] = [:]
     private var closed = false
+    private var answerHeaders: [String: AnswerHeaders] = [:]
+    /// Invocations that timed out; a late answer to one gets 410.
+    private var expired: Set<String> = []
+    private var goneAnswers = 0
+    private var nextWaiting = 0
+    private var maxNextWaiting = 0
+    private var maxInFlight = 0
     private var server: HTTPServer!
+
+    /// Time invocations out at their deadline, as Lambda does (off by default: local tools and
+    /// benchmarks may run a function far slower, e.g. under a profiler).
+    public var enforceDeadlines: Bool {
+        get { condition.lock(); defer { condition.unlock() }; return enforcing }
+        set { condition.lock(); enforcing = newValue; condition.unlock() }
+    }
+    private var enforcing = false
 
     /// Starts serving on 127.0.0.1 (any free port unless given).
     public init(port: Int = 0) throws {
@@ -99,11 +136,37 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         return timings.removeValue(forKey: requestId)
     }
 
+    /// The headers sent with the answer to `requestId` (kept until asked for once).
+    public func takeAnswerHeaders(requestId: String) -> AnswerHeaders? {
+        condition.lock(); defer { condition.unlock() }
+        return answerHeaders.removeValue(forKey: requestId)
+    }
+
+    /// Answers refused with 410 Gone (late, or with another invocation's id).
+    public var goneAnswerCount: Int { condition.lock(); defer { condition.unlock() }; return goneAnswers }
+
+    /// The most `/next` requests that were waiting at the same time (workers ready for an invocation).
+    public var maxConcurrentNextRequests: Int { condition.lock(); defer { condition.unlock() }; return maxNextWaiting }
+
+    /// The most invocations handed out and not yet answered at the same time.
+    public var maxConcurrentInvocations: Int { condition.lock(); defer { condition.unlock() }; return maxInFlight }
+
+    /// Waits until `count` `/next` requests are waiting at once (all workers ready), or the limit passes.
+    public func waitForWaitingNextRequests(_ count: Int, waitLimitSeconds: Double = 30) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        let limit = Date(timeIntervalSinceNow: waitLimitSeconds)
+        while nextWaiting < count { if closed || !condition.wait(until: limit) { return nextWaiting >= count } }
+        return true
+    }
+
     /// How many `/next` requests arrived so far.
     public var nextRequestCount: Int { condition.lock(); defer { condition.unlock() }; return nextCount }
 
     /// The init error reported, if any: (error type header, JSON body).
     public var initError: (type: String, body: [UInt8])? { condition.lock(); defer { condition.unlock() }; return initErrorReport }
+
+    /// How many init errors were posted.
+    public var initErrorCount: Int { condition.lock(); defer { condition.unlock() }; return initErrorReports }
 
     /// Serve these faults, in order, to the next `/next` requests.
     public func injectNextFaults(_ faults: [NextFault]) {
@@ -139,8 +202,21 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         let limit = Date(timeIntervalSinceNow: waitLimitSeconds)
         while outcomes[requestId] == nil {
             if closed { return .noOutcome("the runtime stopped before answering") }
-            if !condition.wait(until: limit) { return .noOutcome("no answer within \(waitLimitSeconds) s") }
+            var until = limit
+            if enforcing, let deadline = deadlines[requestId] {
+                let due = Date(timeIntervalSince1970: Double(deadline) / 1000)
+                if due <= Date() {
+                    // Lambda ends the invocation; the handler may still be running in the runtime.
+                    inFlight[requestId] = nil
+                    deadlines[requestId] = nil
+                    expired.insert(requestId)
+                    return .timedOut
+                }
+                until = min(until, due)
+            }
+            if !condition.wait(until: until) && until == limit { return .noOutcome("no answer within \(waitLimitSeconds) s") }
         }
+        deadlines[requestId] = nil
         return outcomes.removeValue(forKey: requestId)!
     }
 
@@ -182,6 +258,7 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
         case ("POST", 3, "runtime") where parts[1] == "init" && parts[2] == "error":
             condition.lock()
             initErrorReport = (request.header("Lambda-Runtime-Function-Error-Type") ?? "", request.body)
+            initErrorReports += 1
             condition.broadcast()
             condition.unlock()
             return .json(202, #"{"status":"OK"}"#)
@@ -202,21 +279,29 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
             case let .status(code): return .json(code, #"{"errorMessage":"injected fault","errorType":"Injected"}"#)
             }
         }
+        nextWaiting += 1
+        maxNextWaiting = max(maxNextWaiting, nextWaiting)
+        condition.broadcast()
         while pending.isEmpty {
-            if closed { return .dropConnection }
+            if closed { nextWaiting -= 1; return .dropConnection }
             condition.wait()
         }
+        nextWaiting -= 1
         let invocation = pending.removeFirst()
         inFlight[invocation.requestId] = invocation
+        maxInFlight = max(maxInFlight, inFlight.count)
+        let deadline = Int64(Date().timeIntervalSince1970 * 1000) + invocation.timeoutMilliseconds
+        deadlines[invocation.requestId] = deadline
         var headers: [(String, String)] = [
             ("Lambda-Runtime-Aws-Request-Id", invocation.requestId),
-            ("Lambda-Runtime-Deadline-Ms", String(Int64(Date().timeIntervalSince1970 * 1000) + invocation.timeoutMilliseconds)),
+            ("Lambda-Runtime-Deadline-Ms", String(deadline)),
             ("Lambda-Runtime-Invoked-Function-Arn", invocation.functionArn),
         ]
         if let t = invocation.traceId { headers.append(("Lambda-Runtime-Trace-Id", t)) }
         if let c = invocation.clientContext { headers.append(("Lambda-Runtime-Client-Context", c)) }
         if let c = invocation.cognitoIdentity { headers.append(("Lambda-Runtime-Cognito-Identity", c)) }
         if let t = invocation.tenantId { headers.append(("Lambda-Runtime-Aws-Tenant-Id", t)) }
+        if let i = invocation.invocationId { headers.append(("Lambda-Runtime-Invocation-Id", i)) }
         timings[invocation.requestId] = Timing(nextAnswered: MonotonicClock.nanoseconds())
         return .respond(status: 200, headers: [("Content-Type", "application/json")] + headers, body: invocation.event)
     }
@@ -232,9 +317,23 @@ public final class RuntimeAPIEmulator: @unchecked Sendable {
             let status = responseFaults.removeFirst()
             return .json(status, #"{"errorMessage":"injected fault","errorType":"Injected"}"#)
         }
-        guard inFlight[requestId] != nil else {
+        let gone = ServerReply.json(410, #"{"errorMessage":"Invocation timed out or was superseded","errorType":"InvocationGone"}"#)
+        if expired.contains(requestId) {
+            goneAnswers += 1
+            condition.broadcast()
+            return gone
+        }
+        guard let invocation = inFlight[requestId] else {
             return .json(400, #"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#)
         }
+        // An answer carrying another attempt's id is stale (optional both ways: an absent header is accepted).
+        if let sent = request.header("Lambda-Runtime-Invocation-Id"), sent != invocation.invocationId {
+            goneAnswers += 1
+            condition.broadcast()
+            return gone
+        }
+        answerHeaders[requestId] = AnswerHeaders(invocationId: request.header("Lambda-Runtime-Invocation-Id"),
+                                                 contentType: request.header("Content-Type"))
         if !isError && request.body.count > Self.maxResponseBytes {
             return .json(413, #"{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"#)
         }

@@ -66,6 +66,8 @@ do {
     FileHandle.standardError.write(Data("local-invoke: could not start: \(error)\n".utf8))
     exit(2)
 }
+// As Lambda does: an invocation past its deadline is over, and a late answer gets 410 Gone.
+session.function.emulator.enforceDeadlines = true
 
 var status: Int32 = 0
 for (path, event) in events {
@@ -76,6 +78,9 @@ for (path, event) in events {
         say("✔ response: \(String(decoding: body, as: UTF8.self))")
     case let .error(type, body):
         say("✘ error \(type): \(String(decoding: body, as: UTF8.self))")
+        status = max(status, 1)
+    case .timedOut:
+        say("✘ timed out after \(timeout) ms (Lambda would end the invocation; a late answer gets 410 Gone)")
         status = max(status, 1)
     case let .noOutcome(why):
         if let initError = session.function.emulator.initError {
