@@ -16,7 +16,8 @@ public struct AWSCallContext: Sendable {
 
 /// Settings shared by the service clients.
 public struct AWSClientConfiguration: Sendable {
-    public var credentials: AWSCredentials
+    /// Where credentials come from (shared by every client and worker of the process).
+    public var credentials: AWSCredentialsProvider
     public var region: String
     /// `User-Agent`.
     public var userAgent: String
@@ -33,7 +34,17 @@ public struct AWSClientConfiguration: Sendable {
     /// `User-Agent` of this package.
     public static let defaultUserAgent = "ivs-chat-events/0.1.0"
 
+    /// With fixed credentials.
     public init(credentials: AWSCredentials, region: String, userAgent: String = defaultUserAgent,
+                trust: TLSTrustPolicy = .system, connectTimeoutMilliseconds: Int = 1000,
+                deadlineMarginMilliseconds: Int64 = 50, minimumAttemptMilliseconds: Int64 = 20,
+                retry: RetryPolicy = RetryPolicy(), clock: AWSClock = .system) {
+        self.init(credentialsProvider: AWSCredentialsProvider(credentials), region: region, userAgent: userAgent, trust: trust,
+                  connectTimeoutMilliseconds: connectTimeoutMilliseconds, deadlineMarginMilliseconds: deadlineMarginMilliseconds,
+                  minimumAttemptMilliseconds: minimumAttemptMilliseconds, retry: retry, clock: clock)
+    }
+
+    public init(credentialsProvider credentials: AWSCredentialsProvider, region: String, userAgent: String = defaultUserAgent,
                 trust: TLSTrustPolicy = .system, connectTimeoutMilliseconds: Int = 1000,
                 deadlineMarginMilliseconds: Int64 = 50, minimumAttemptMilliseconds: Int64 = 20,
                 retry: RetryPolicy = RetryPolicy(), clock: AWSClock = .system) {
@@ -48,11 +59,14 @@ public struct AWSClientConfiguration: Sendable {
         self.clock = clock
     }
 
-    /// Credentials, region and TLS trust from the environment (see `AWSCredentials.resolve`,
-    /// `AWSRegion.resolve`, `TLSTrustPolicy.fromEnvironment`). Builds the trust store now: call it during init.
+    /// Credentials, region and TLS trust from the environment (see `AWSCredentialsProvider.resolve`,
+    /// `AWSRegion.resolve`, `TLSTrustPolicy.fromEnvironment`). Builds the trust store and, from a
+    /// credentials endpoint, fetches the first credentials now: call it during init, once per process.
     public static func fromEnvironment(lookup: (String) -> String? = Environment.nonEmpty) throws(AWSConfigurationError) -> AWSClientConfiguration {
-        AWSClientConfiguration(credentials: try AWSCredentials.resolve(lookup: lookup), region: try AWSRegion.resolve(lookup: lookup),
-                               trust: try TLSTrustPolicy.fromEnvironment(lookup: lookup))
+        let provider = try AWSCredentialsProvider.resolve(lookup: lookup)
+        do { _ = try provider.credentials() } catch { throw AWSConfigurationError("no AWS credentials: \(error)") }
+        return AWSClientConfiguration(credentialsProvider: provider, region: try AWSRegion.resolve(lookup: lookup),
+                                      trust: try TLSTrustPolicy.fromEnvironment(lookup: lookup))
     }
 }
 
@@ -64,7 +78,8 @@ public final class AWSClient {
     public let endpoint: AWSEndpoint
     public let configuration: AWSClientConfiguration
     private let connection: CurlConnection
-    private let signer: SigV4Signer
+    /// Rebuilt when the provider hands out new credentials (it caches their signing key).
+    private var signer: SigV4Signer
     private let contentType: String
     private var signedHeaders: [(name: String, value: String)] = []
 
@@ -74,7 +89,10 @@ public final class AWSClient {
         self.configuration = configuration
         connection = CurlConnection(options: .init(connectTimeoutMilliseconds: configuration.connectTimeoutMilliseconds,
                                                    trust: configuration.trust.trust(for: endpoint), userAgent: configuration.userAgent))
-        signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: service.signingName)
+        // Fixed credentials cannot fail; an endpoint's were fetched at init, and a failure here leaves a
+        // placeholder that the first call replaces (or reports).
+        let initial = (try? configuration.credentials.credentials()) ?? AWSCredentials(accessKeyId: "", secretAccessKey: "", source: "none yet")
+        signer = SigV4Signer(credentials: initial, region: configuration.region, service: service.signingName)
         if case .json10 = service.wireProtocol { contentType = "application/x-amz-json-1.0" } else { contentType = "application/json" }
     }
 
@@ -114,6 +132,13 @@ public final class AWSClient {
             if remaining < configuration.minimumAttemptMilliseconds { throw deadlineError() }
             attempt += 1
 
+            let credentials: AWSCredentials
+            do { credentials = try configuration.credentials.credentials() } catch {
+                throw .credentials(AWSCredentialsFailure(service: service.name, operation: operation, message: error.description, attempts: attempt))
+            }
+            if credentials.accessKeyId != signer.credentials.accessKeyId || credentials.secretAccessKey != signer.credentials.secretAccessKey {
+                signer = SigV4Signer(credentials: credentials, region: configuration.region, service: service.signingName)
+            }
             var request = HTTPRequest(method: "POST", url: url, headers: headers, body: body)
             request.headers += signer.sign(method: "POST", path: path, headers: headers, body: body, epochSeconds: clock.now() / 1000)
             if let traceId, !traceId.isEmpty { request.headers.append(("X-Amzn-Trace-Id", traceId)) }
@@ -129,7 +154,7 @@ public final class AWSClient {
                 }
             case let .success(response):
                 let error = AWSServiceError(service: service.name, operation: operation, response: response, attempts: attempt,
-                                            redacting: configuration.credentials.secrets)
+                                            redacting: credentials.secrets)
                 retryable = error.isRetryable
                 failure = .service(error)
             case let .failure(error):

@@ -13,6 +13,8 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
     case deadlineExceeded(AWSDeadlineExceededError)
     /// A 2xx answer that could not be read.
     case invalidResponse(AWSResponseError)
+    /// No credentials to sign with (their endpoint failed); no request was sent.
+    case credentials(AWSCredentialsFailure)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
         case let .transport(e): e.description
         case let .deadlineExceeded(e): e.description
         case let .invalidResponse(e): e.description
+        case let .credentials(e): e.description
         }
     }
 
@@ -32,11 +35,30 @@ public enum AWSError: Error, Sendable, CustomStringConvertible {
         case let .transport(e): e.attempts
         case let .deadlineExceeded(e): e.attempts
         case let .invalidResponse(e): e.attempts
+        case let .credentials(e): e.attempts
         }
     }
 
     /// The service error, if the service answered with one.
     public var serviceError: AWSServiceError? { if case let .service(e) = self { return e }; return nil }
+}
+
+/// A call that could not be signed: its credentials could not be fetched or refreshed.
+public struct AWSCredentialsFailure: Error, Sendable, CustomStringConvertible {
+    public let service: String
+    public let operation: String
+    public let message: String
+    /// Attempts made before (0 when the first could not be signed).
+    public let attempts: Int
+
+    public init(service: String, operation: String, message: String, attempts: Int) {
+        self.service = service
+        self.operation = operation
+        self.message = message
+        self.attempts = attempts
+    }
+
+    public var description: String { "\(service) \(operation) failed: no credentials: \(message)" }
 }
 
 /// An input that breaks a service constraint, caught before any request.

@@ -167,7 +167,7 @@ public final class CurlConnection {
     }
 
     /// Scheme, host and path only: never a query string in an error message.
-    static func redactedTarget(_ url: String) -> String {
+    public static func redactedTarget(_ url: String) -> String {
         if let q = url.firstIndex(of: "?") { return String(url[..<q]) }
         return url
     }

@@ -229,7 +229,7 @@ struct APIFailure: Error {
         let retryable: Bool
         switch error as? AWSError {
         case let .service(e)?: retryable = e.isThrottling || e.status >= 500
-        case .transport?, .deadlineExceeded?: retryable = true
+        case .transport?, .deadlineExceeded?, .credentials?: retryable = true
         default: retryable = false
         }
         return APIFailure(status: retryable ? 503 : 502,
