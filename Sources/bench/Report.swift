@@ -105,6 +105,8 @@ struct Report {
     let quotaNote: String
     /// Warm processes over HTTPS: "A-roots", "B".
     let tlsWarm: [String: WarmSample]
+    /// Throughput with 1 and 8 workers (`AWS_LAMBDA_MAX_CONCURRENCY`).
+    let concurrency: [ConcurrencySample]
     let machine: Machine
 
     // Figures.
@@ -179,6 +181,7 @@ struct Report {
             ["HTTPS, A with the full bundle (as before issue #14): first Stream Start answered / CPU (ms)",
              "\(spread(tb, "ms")) / \(spread(cbun, "ms"))", "—", "—", "—"],
         ] + quotaRows + [
+            concurrencyRow,
             ["warm Stream Start: process CPU per invocation over HTTPS (µs; A built-in roots, B full bundle)",
              "\(short(wcr)) µs", "\(short(wcp)) µs", ratio(wcr, wcp), "—"],
             ["warm Stream Start: process CPU per invocation over plain HTTP (µs)", spread(wch, "µs"), spread(wchb, "µs"),
@@ -200,6 +203,20 @@ struct Report {
         ]
     }
 
+    /// Throughput at 8 workers against 1, and the memory each extra worker costs.
+    var concurrencyGain: (ratio: Double, kibPerWorker: Double) {
+        guard let one = concurrency.first, let eight = concurrency.last, eight.workers > one.workers else { return (.nan, .nan) }
+        return (eight.invocationsPerSecond / one.invocationsPerSecond, Double(eight.rssKiB - one.rssKiB) / Double(eight.workers - one.workers))
+    }
+
+    var concurrencyRow: [String] {
+        let cells = concurrency.map { "N=\($0.workers): \(short($0.invocationsPerSecond))/s, RSS \(short(Double($0.rssKiB) / 1024)) MiB, \($0.threads) threads" }
+        let gain = concurrencyGain
+        return ["`AWS_LAMBDA_MAX_CONCURRENCY` 1 vs 8, Stream Starts queued at once, stand-in answers in 20 ms (throughput, RSS)",
+                cells.joined(separator: "; ") + "; ×\(short(gain.ratio)), +\(short(gain.kibPerWorker)) KiB per extra worker", "—", "—",
+                "8 ≥ 7× 1; ≤ 1 MiB per worker"]
+    }
+
     var table: String {
         let r = rows
         return ([r[0], r[0].map { _ in "---" }] + r.dropFirst()).map { "| " + $0.joined(separator: " | ") + " |" }.joined(separator: "\n")
@@ -219,6 +236,8 @@ struct Report {
             ("RSS flat from 1,000 to \(n) invocations (growth < 256 KiB)", growthKiB("A").max < 256),
             ("HTTPS (built-in roots): CPU to first Stream Start answered ≤ 1.5× the plain-HTTP figure",
              Summary(tlsCold["A-roots"]?.map(\.cpuMs) ?? []).median <= 1.5 * Summary(cold["A"]!.map(\.cpuMs)).median),
+            ("8 workers ≥ 7× the throughput of 1 (20 ms per SendEvent)", concurrencyGain.ratio >= 7),
+            ("each extra worker costs ≤ 1 MiB of RSS", concurrencyGain.kibPerWorker <= 1024),
             ("HTTPS: first Stream Start answered ≥ 30× sooner than the peer",
              Summary(tlsCold["B"]?.map(\.firstAnsweredMs) ?? []).median / Summary(tlsCold["A-roots"]?.map(\.firstAnsweredMs) ?? []).median >= 30),
         ] + (quotaCold.isEmpty ? [] : [("HTTPS at the 128 MB CPU share: first Stream Start answered ≤ 150 ms (median)",
@@ -258,7 +277,7 @@ struct Report {
             "",
             table,
             "",
-            "Against the targets (issues #2, #3, #4, #7, #14):",
+            "Against the targets (issues #2, #3, #4, #7, #13, #14):",
             "",
         ] + verdicts.map { "- " + $0 } + ["", "![Latencies](bench/latency.png)", "", Self.end]).joined(separator: "\n")
         var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmarks\n\n\(Self.begin)\n\(Self.end)\n"

@@ -21,6 +21,8 @@ struct Options {
     var quotaRuns = 5
     /// Invocations of a warm process over HTTPS (CPU per invocation).
     var tlsWarmInvocations = 3_000
+    /// Stream Starts per concurrency run.
+    var concurrencyInvocations = 400
     var write = true
     /// `--profile-cold TRANSPORT OUT`: one cold Stream Start of A under callgrind, then exit.
     var profileCold: (Transport, String)?
@@ -34,7 +36,7 @@ struct Options {
         while let arg = args.next() {
             switch arg {
             case "--quick": coldRuns = 3; warmRounds = 1; warmInvocations = 1_500; warmup = 200; echoInvocations = 2_000
-                tlsColdRuns = 3; quotaRuns = 2; tlsWarmInvocations = 1_000
+                tlsColdRuns = 3; quotaRuns = 2; tlsWarmInvocations = 1_000; concurrencyInvocations = 160
             case "--no-write": write = false
             case "--profile-cold":
                 guard let t = args.next().flatMap(Transport.init(rawValue:)), let out = args.next() else {
@@ -160,6 +162,12 @@ for run in [tlsRuns[0], tlsRuns[2]] {
     }
 }
 
+// Lambda Managed Instances: throughput with 1 and 8 workers against a stand-in that takes 20 ms per SendEvent.
+log("concurrency: 1 and 8 workers, \(options.concurrencyInvocations) Stream Starts each, 20 ms per SendEvent")
+let concurrency = [1, 8].map { n in
+    measure("concurrency \(n)") { try bench.concurrency(ours, workers: n, invocations: options.concurrencyInvocations, delayMilliseconds: 20) }
+}
+
 // Warm Stream Start, alternating A, B processes; each does `warmInvocations` (RSS sampled).
 let checkpoints = [options.warmup, 1_000, options.warmInvocations].filter { $0 <= options.warmInvocations }
 var warm: [String: [WarmSample]] = ["A": [], "B": []]
@@ -186,7 +194,7 @@ let sizes = Sizes.measure(root: root, bootstrap: built, package: package, python
 // MARK: - Report
 
 let report = Report(options: options, cold: cold, warm: warm, echo: echo, invite: invite, sizes: sizes,
-                    tlsCold: tlsCold, quotaCold: quotaCold, quotaNote: quotaNote, tlsWarm: tlsWarm,
+                    tlsCold: tlsCold, quotaCold: quotaCold, quotaNote: quotaNote, tlsWarm: tlsWarm, concurrency: concurrency,
                     machine: Machine.describe(root: root, python: python))
 print(report.table)
 for line in report.verdicts { print(line) }

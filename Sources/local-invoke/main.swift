@@ -16,6 +16,8 @@ usage: local-invoke --handler NAME --event FILE [--event FILE ...] [--env KEY=VA
   --command COMMAND run this command instead (words split on spaces), e.g. a package in an empty
                     root: --command "scripts/run-in-empty-root.sh build/lambda"
   --timeout-ms N    the function's timeout per invocation (default 3000)
+  --plain-http      serve the stand-in over plain HTTP (default: HTTPS with a throw-away CA that
+                    stands in for Amazon's roots; use this with --command, whose root cannot see it)
   --quiet           do not echo the function's log lines
 """
 
@@ -33,6 +35,7 @@ var environment: [String: String] = [:]
 var command = [BuildProducts.path("bootstrap")]
 var timeout: Int64 = 3000
 var quiet = false
+var tls = true
 
 var args = CommandLine.arguments.dropFirst()
 while let arg = args.popFirst() {
@@ -48,6 +51,7 @@ while let arg = args.popFirst() {
     case "--command": command = value().split(separator: " ").map(String.init)
     case "--timeout-ms": timeout = Int64(value()) ?? { fail("--timeout-ms takes a number") }()
     case "--quiet": quiet = true
+    case "--plain-http": tls = false
     case "-h", "--help": say(usage); exit(0)
     default: fail("unknown argument '\(arg)'")
     }
@@ -61,11 +65,12 @@ let events: [(String, [UInt8])] = eventFiles.map { path in
 
 let session: LocalSession
 do {
-    session = try LocalSession(handler: handler, environment: environment, command: command, echoLogs: !quiet)
+    session = try LocalSession(handler: handler, environment: environment, command: command, echoLogs: !quiet, tls: tls)
 } catch {
     FileHandle.standardError.write(Data("local-invoke: could not start: \(error)\n".utf8))
     exit(2)
 }
+say("IVS stand-in at \(session.ivs.url)\(tls ? " (TLS; a throw-away CA stands in for Amazon's roots)" : "")")
 // As Lambda does: an invocation past its deadline is over, and a late answer gets 410 Gone.
 session.function.emulator.enforceDeadlines = true
 

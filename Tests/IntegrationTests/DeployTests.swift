@@ -53,5 +53,27 @@ import Testing
         let outcome = function.invoke(Array(event), timeoutMilliseconds: 10_000)
         #expect(try JSONValue.parse(outcome.text)["sent"] == .bool(true), "\(outcome) \(function.process.lines)")
         #expect(ivs.events(inRoom: room).map(\.eventName) == ["STREAM_STARTED"])
+
+        // Over HTTPS: the package's libssl verifies the stand-in against the bundle at Amazon Linux's path
+        // (this machine's full bundle + a test CA), and refuses it when that CA is missing.
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let tls = try IVSStandIn(tls: try pki.serverIdentity())
+        defer { tls.stop() }
+        for trusted in [true, false] {
+            let bundle = trusted ? try pki.bundle(named: "al-bundle.pem", appendingTo: "/etc/ssl/certs/ca-certificates.crt")
+                                 : "/etc/ssl/certs/ca-certificates.crt"
+            let overTLS = try LocalFunction(handler: "streamStarted",
+                                            environment: tls.environment.merging(["CHAT_ROOM_ARN": room, "CA_BUNDLE_SOURCE": bundle]) { $1 },
+                                            command: [Self.root + "/scripts/run-in-empty-root.sh", artifact])
+            let answer = overTLS.invoke(Array(event), timeoutMilliseconds: 10_000)
+            if trusted {
+                #expect(try JSONValue.parse(answer.text)["sent"] == .bool(true), "\(answer) \(overTLS.process.lines)")
+            } else {
+                #expect(answer.text.contains("SSL certificate problem"), "\(answer)")
+            }
+            overTLS.stop()
+        }
+        #expect(tls.events(inRoom: room).count == 1)
     }
 }
