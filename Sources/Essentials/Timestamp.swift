@@ -29,9 +29,20 @@ public struct UTCTimestamp: Sendable, Equatable {
     public var amzDate: String { "\(dateStamp)T\(pad(hour, 2))\(pad(minute, 2))\(pad(second, 2))Z" }
     /// `20150830`: the SigV4 credential-scope date.
     public var dateStamp: String { "\(pad(year, 4))\(pad(month, 2))\(pad(day, 2))" }
-    /// `2015-08-30T12:36:00.123Z`.
+    /// `2015-08-30T12:36:00.123Z`. Written digit by digit: it stamps every log line.
     public var iso8601Milliseconds: String {
-        "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(millisecond, 3))Z"
+        String(unsafeUninitializedCapacity: 24) { out in
+            var i = 0
+            func put(_ value: Int, _ width: Int) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) { out[i + k] = UInt8(48 + v % 10); v /= 10 }
+                i += width
+            }
+            func mark(_ byte: UInt8) { out[i] = byte; i += 1 }
+            put(year, 4); mark(45); put(month, 2); mark(45); put(day, 2); mark(84)
+            put(hour, 2); mark(58); put(minute, 2); mark(58); put(second, 2); mark(46); put(millisecond, 3); mark(90)
+            return i
+        }
     }
     /// `2015-08-30T12:36:00Z`.
     public var iso8601: String {

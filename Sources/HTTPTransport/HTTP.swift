@@ -29,7 +29,8 @@ public struct HTTPResponse: Sendable {
     /// The first header named `name`, compared case-insensitively.
     public func header(_ name: String) -> String? {
         // Compared in place: no lower-cased copies (this runs ~7 times per invocation on the `/next` answer).
-        for field in headers where field.name.equalsIgnoringASCIICase(name) { return field.value }
+        // By index, so the loop borrows the names instead of copying (retaining) each field.
+        for i in headers.indices where headers[i].name.equalsIgnoringASCIICase(name) { return headers[i].value }
         return nil
     }
 
@@ -65,11 +66,22 @@ public struct HTTPTransportError: Error, CustomStringConvertible, Sendable {
 extension String {
     /// Whether the two are equal but for ASCII letter case, without allocating.
     public func equalsIgnoringASCIICase(_ other: String) -> Bool {
-        let a = utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
+        guard utf8.count == other.utf8.count else { return false }
+        // Contiguous UTF-8 (every native string): compare bytes in place.
+        if let result = utf8.withContiguousStorageIfAvailable({ a in
+            other.utf8.withContiguousStorageIfAvailable { b in Self.equalIgnoringASCIICase(a, b) }
+        }), let result { return result }
+        for (x, y) in zip(utf8, other.utf8) where x != y {
             let lx = x | 0x20
             guard lx == y | 0x20, lx >= 97, lx <= 122 else { return false }
+        }
+        return true
+    }
+
+    private static func equalIgnoringASCIICase(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in 0..<a.count where a[i] != b[i] {
+            let lx = a[i] | 0x20
+            guard lx == b[i] | 0x20, lx >= 97, lx <= 122 else { return false }
         }
         return true
     }

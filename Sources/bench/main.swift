@@ -4,6 +4,7 @@
 // of BENCHMARKS.md, and draws bench/latency.png (matplotlib, from the bench virtualenv).
 //
 //   .build/release/bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N]
+//                        [--ours BINARY] [--warm-cpu] [--profile-cold TRANSPORT OUT] [--profile-warm TRANSPORT OUT]
 import Foundation
 import LocalHarness
 
@@ -28,6 +29,11 @@ struct Options {
     var profileCold: (Transport, String)?
     /// `--profile-warm TRANSPORT OUT`: a warm process (500 Stream Starts) under callgrind, then exit.
     var profileWarm: (Transport, String)?
+    /// `--ours BINARY`: measure BINARY (packaged) as A instead of this build's bootstrap (e.g. an older build).
+    var oursBinary: String?
+    /// `--warm-cpu`: print A's process CPU per warm Stream Start over plain HTTP and HTTPS (full bundle),
+    /// then exit: with `--ours`, before/after comparisons.
+    var warmCPUOnly = false
     var root = FileManager.default.fileExists(atPath: "Package.swift")
         ? FileManager.default.currentDirectoryPath : BuildProducts.packageRoot
 
@@ -43,6 +49,10 @@ struct Options {
                     print("usage: bench --profile-cold http|httpsBuiltInRoots|httpsFullBundle OUT.callgrind"); exit(2)
                 }
                 profileCold = (t, out)
+            case "--ours":
+                guard let binary = args.next() else { print("usage: bench --ours BINARY"); exit(2) }
+                oursBinary = binary
+            case "--warm-cpu": warmCPUOnly = true
             case "--profile-warm":
                 guard let t = args.next().flatMap(Transport.init(rawValue:)), let out = args.next() else {
                     print("usage: bench --profile-warm http|httpsBuiltInRoots|httpsFullBundle OUT.callgrind"); exit(2)
@@ -52,7 +62,7 @@ struct Options {
             case "--warm-rounds": warmRounds = Int(args.next() ?? "") ?? warmRounds
             case "--warm-invocations": warmInvocations = Int(args.next() ?? "") ?? warmInvocations
             default:
-                print("usage: bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N]")
+                print("usage: bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N] [--ours BINARY] [--warm-cpu] [--profile-cold|--profile-warm TRANSPORT OUT]")
                 exit(arg == "--help" ? 0 : 2)
             }
         }
@@ -69,7 +79,7 @@ guard FileManager.default.isExecutableFile(atPath: python) else {
     exit(1)
 }
 // A: the deployable package when the project can make one (scripts/package-lambda.sh), else the built binary.
-let built = BuildProducts.path("bootstrap")
+let built = options.oursBinary ?? BuildProducts.path("bootstrap")
 let package = Packaging.make(root: root, bootstrap: built)
 let ours = Runtime(key: "A", name: package == nil ? "bootstrap (Swift)" : "bootstrap (Swift, packaged)",
                    command: [package.map { $0 + "/bootstrap" } ?? built], environment: [:])
@@ -98,6 +108,16 @@ func callgrind(_ out: String, _ extra: [String] = []) -> Runtime {
 if let (transport, out) = options.profileCold {
     let sample = measure("profile") { try bench.cold(callgrind(out), transport: transport) }
     log("profiled one cold start over \(transport.rawValue) (\(sample.firstAnsweredMs) ms under callgrind): callgrind_annotate \(out)")
+    bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
+    exit(0)
+}
+if options.warmCPUOnly {
+    for transport in [Transport.http, .httpsFullBundle] {
+        let samples = (0..<3).map { _ in
+            measure("warm CPU") { try bench.warm(ours, transport: transport, warmup: 500, count: 3000).cpuMicrosecondsPerInvocation }
+        }
+        print("\(built) \(transport.rawValue): process CPU per warm Stream Start \(samples.map { String(format: "%.1f", $0) }.joined(separator: ", ")) µs (3 processes × 3000)")
+    }
     bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
     exit(0)
 }

@@ -39,6 +39,7 @@ import Testing
         let t = UTCTimestamp(epochMilliseconds: 1_440_938_160_123)
         #expect(t.amzDate == "20150830T123600Z")
         #expect(t.iso8601Milliseconds == "2015-08-30T12:36:00.123Z")
+        #expect(UTCTimestamp(epochMilliseconds: 5).iso8601Milliseconds == "1970-01-01T00:00:00.005Z")
         #expect(UTCTimestamp.parseISO8601("2015-08-30T12:36:00Z") == 1_440_938_160)
         #expect(UTCTimestamp.parseISO8601("2015-08-30T14:36:00.5+02:00") == 1_440_938_160)
         #expect(UTCTimestamp.parseISO8601("2015-08-30 12:36") == nil)
