@@ -71,9 +71,9 @@ final class Bench {
         tlsStandIn = try IVSStandIn(tls: try pki.serverIdentity())
         let system = ["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt"].first { FileManager.default.fileExists(atPath: $0) }
         fullBundle = try pki.bundle(named: "full-bundle.pem", appendingTo: system)
-        let roots = NSTemporaryDirectory() + "amazon-roots-\(getpid()).pem"
+        let roots = pki.directory + "/amazon-roots.pem"
         try AmazonRoots.pem.write(toFile: roots, atomically: true, encoding: .utf8)
-        amazonRootsAndTestCA = try pki.bundle(named: "amazon-roots.pem", appendingTo: roots)
+        amazonRootsAndTestCA = try pki.bundle(named: "aws-roots-and-test-ca.pem", appendingTo: roots)
         streamStart = streamStartEvent
         expectedAttribute = try JSONValue.parse(streamStartEvent).compactText
     }
