@@ -43,10 +43,12 @@ private let keptAliveLock2 = NSLock()
         let server = try RecordingServer()
         let ddb = try Self.client(server)
         server.reply(.json(200, #"{"Item":{"pk":{"S":"invite#1"},"ttl":{"N":"1700000000"},"used":{"BOOL":false}}}"#))
-        Environment.set("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+        // The trace id comes from the call (the invocation's context), never from the process environment.
+        Environment.set("_X_AMZN_TRACE_ID", "Root=1-00000000-000000000000000000000000;Sampled=0")
         defer { Environment.set("_X_AMZN_TRACE_ID", nil) }
         let item = try #require(try ddb.getItem(table: "invites", key: ["pk": DynamoDBValue.string("invite#1")], consistentRead: true,
-                                                deadline: Clock.epochMilliseconds() + 5000))
+                                                deadline: Clock.epochMilliseconds() + 5000,
+                                                traceId: "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"))
         #expect(DynamoDBValue.string(from: item["pk"]) == "invite#1" && DynamoDBValue.int64(from: item["ttl"]) == 1_700_000_000)
         #expect(DynamoDBValue.bool(from: item["used"]) == false)
 
