@@ -86,6 +86,18 @@ public final class IVSRealTimeClient {
             expirationTime: t?["expirationTime"]?.stringValue)
     }
 
+    /// Disconnects a participant and revokes it from the stage for good (also a token not used yet).
+    public func disconnectParticipant(stageArn: String, participantId: String, reason: String? = nil,
+                                      deadline: Int64, traceId: String? = nil) throws(AWSError) {
+        let op = "DisconnectParticipant"
+        try AWSError.check(IVSConstraints.stageARNProblem(stageArn), operation: op, field: "stageArn")
+        try AWSError.check(IVSConstraints.lengthProblem(participantId, min: 1, max: 64), operation: op, field: "participantId")
+        if let reason { try AWSError.check(IVSConstraints.lengthProblem(reason, min: 0, max: 128), operation: op, field: "reason") }
+        var input: [(key: String, value: JSONValue)] = [("stageArn", .string(stageArn)), ("participantId", .string(participantId))]
+        if let reason { input.append(("reason", .string(reason))) }
+        _ = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId)
+    }
+
     /// The stage's name, active session and tags.
     public func getStage(arn: String, deadline: Int64, traceId: String? = nil) throws(AWSError) -> Stage {
         let op = "GetStage"

@@ -10,10 +10,18 @@ import LambdaRuntime
 ///   invites `userId`: a participant token is created and stored, and the room gets
 ///   `StreamCat:MultihostInvite` `{userId, broadcastType, stage, stageArn, expiresAt}` (never the token) → 201;
 /// - `GET /multihost/invites`: the caller's unexpired invites, without tokens → 200;
-/// - `POST /multihost/join` `{stageArn?}`: the caller's own invite's token → 200, else 404.
+/// - `POST /multihost/join` `{stageArn?}`: the caller's own invite's token → 200, else 404;
+/// - `POST /multihost/disconnect` `{userId, stageArn?}` (StreamCat's kick) and `POST /multihost/cancel`
+///   (an invite not used yet): the stage's owner revokes the invitee's participant
+///   (`DisconnectParticipant`: disconnected if joined, its token unusable if not) and deletes the
+///   invite, so join answers 404 from then on → 204;
+/// - `POST /multihost/host-token` `{stageArn?}`: the stage's owner gets a PUBLISH+SUBSCRIBE token for
+///   themself (not stored) → 200.
 public final class MultihostInviteHandler: LambdaHandler {
     /// The chat event StreamCat's clients listen for.
     public static let chatEventName = "StreamCat:MultihostInvite"
+    /// StreamCat's broadcast types; an invite without one is `realtime`.
+    public static let broadcastTypes = ["realtime", "lowlatency"]
 
     private let configuration: MultihostInviteConfiguration
     private let stages: StageService
@@ -51,7 +59,8 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     private func route(_ request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
-        let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join"]
+        let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join", "/multihost/disconnect", "/multihost/cancel",
+                      "/multihost/host-token"]
         guard routes.contains(where: request.matchesPath) else {
             return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
         }
@@ -67,6 +76,10 @@ public final class MultihostInviteHandler: LambdaHandler {
             if request.matches("POST", "/multihost/invite") { return answer(request, caller: caller, try invite(request, caller: caller, call: call)) }
             if request.matches("GET", "/multihost/invites") { return answer(request, caller: caller, try pendingInvites(caller: caller, call: call)) }
             if request.matches("POST", "/multihost/join") { return answer(request, caller: caller, try join(request, caller: caller, call: call)) }
+            if request.matches("POST", "/multihost/disconnect") || request.matches("POST", "/multihost/cancel") {
+                return answer(request, caller: caller, try revoke(request, caller: caller, call: call))
+            }
+            if request.matches("POST", "/multihost/host-token") { return answer(request, caller: caller, try hostToken(request, caller: caller, call: call)) }
             return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
         } catch {
             return answer(request, caller: caller, .error(error.status, error.message))
@@ -88,25 +101,15 @@ public final class MultihostInviteHandler: LambdaHandler {
             throw .badRequest("userId is required: the user id of the chat user to invite")
         }
         let username = try body.string("username", maxLength: 128)
-        let broadcastType = try body.string("broadcastType", maxLength: 64)
+        let broadcastType = try body.string("broadcastType", maxLength: 64) ?? "realtime"
+        guard Self.broadcastTypes.contains(broadcastType) else {
+            throw .badRequest("broadcastType must be one of \(Self.broadcastTypes.joined(separator: ", ")) (StreamCat's link is /multihost/<broadcastType>/<stage>)")
+        }
         let chatArn = try body.string("chatArn", maxLength: 128)
         let stageArn = try stageArn(body)
         guard invitee != caller else { throw .badRequest("userId is you: a broadcaster cannot invite themself") }
 
-        let stage: StageDetails
-        do { stage = try stageCache.stage(arn: stageArn, call: call) } catch {
-            if let service = (error as? AWSError)?.serviceError, service.type == "ResourceNotFoundException" {
-                throw .notFound("stageArn: no stage \(stageArn)")
-            }
-            throw .upstream("GetStage", error)
-        }
-        // A stage's `owner` tag decides (an empty one: nobody). STAGE_OWNER stands in only for the
-        // configured default stage, never for any other untagged stage of the account.
-        let owner = stage.tags["owner"].map(nonEmpty) ?? (stage.arn == configuration.defaultStage ? configuration.stageOwner : nil)
-        guard let owner else {
-            throw .forbidden("this stage has no owner: tag it with 'owner' (STAGE_OWNER applies to DEFAULT_STAGE_ARN only)")
-        }
-        guard owner == caller else { throw .forbidden("only the stage's owner can invite to it") }
+        let stage = try ownedStage(stageArn, caller: caller, doing: "invite to it", call: call)
         guard let room = nonEmpty(stage.tags["chatRoomArn"]) ?? configuration.defaultRoom,
               IVSConstraints.roomARNProblem(room) == nil else {
             throw .forbidden("this stage has no chat room: tag it with 'chatRoomArn' (a room ARN) or set CHAT_ROOM_ARN")
@@ -120,7 +123,7 @@ public final class MultihostInviteHandler: LambdaHandler {
         let token: IssuedParticipantToken
         do {
             token = try stages.issueToken(stageArn: stage.arn, userId: invitee, attributes: username.map { ["username": $0] } ?? [:],
-                                          durationMinutes: configuration.inviteDurationMinutes, call: call)
+                                          capabilities: [.publish, .subscribe], durationMinutes: configuration.inviteDurationMinutes, call: call)
         } catch { throw .upstream("CreateParticipantToken", error) }
         let invite = Invite(inviteeId: invitee, stageArn: stage.arn, stageName: stage.displayName, inviterId: caller,
                             username: username, broadcastType: broadcastType, token: token.token,
@@ -175,7 +178,66 @@ public final class MultihostInviteHandler: LambdaHandler {
         ]))
     }
 
+    /// Kick or cancel: revoke the invitee's participant, then delete the invite.
+    private func revoke(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+        let body = try APIFailure.jsonObject(request.body, expected: "{\"userId\": …}")
+        guard let invitee = try body.string("userId", maxLength: 128) else {
+            throw .badRequest("userId is required: the user id of the invited participant")
+        }
+        let stageArn = try stageArn(body)
+        let stage = try ownedStage(stageArn, caller: caller, doing: "remove its participants", call: call)
+        let found: Invite?
+        do { found = try store.invite(inviteeId: invitee, stageArn: stage.arn, call: call) } catch { throw .upstream("GetItem", error) }
+        guard let invite = found else { throw .notFound("\(invitee) has no invite to stage \(stage.arn)") }
+        let kick = request.matchesPath("/multihost/disconnect")
+        do {
+            try stages.revoke(stageArn: stage.arn, participantId: invite.participantId,
+                              reason: kick ? "removed by the host" : "invite cancelled by the host", call: call)
+        } catch {
+            // Already gone (it left, or its token expired): nothing to revoke; the invite is deleted all the same.
+            if (error as? AWSError)?.serviceError?.type != "ResourceNotFoundException" { throw .upstream("DisconnectParticipant", error) }
+        }
+        do { try store.delete(inviteeId: invitee, stageArn: stage.arn, call: call) } catch { throw .upstream("DeleteItem", error) }
+        Log.info("\(kick ? "disconnected" : "cancelled the invite of") \(invitee) (participant \(invite.participantId)) on \(stage.arn)")
+        return HTTPAPIResponse(statusCode: 204, body: nil)
+    }
+
+    /// The owner's own PUBLISH+SUBSCRIBE token for their stage (StreamCat mints it when the host opens its studio).
+    private func hostToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+        let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
+        let stage = try ownedStage(try stageArn(body), caller: caller, doing: "host it", call: call)
+        let username = try body.string("username", maxLength: 128)
+        let token: IssuedParticipantToken
+        do {
+            token = try stages.issueToken(stageArn: stage.arn, userId: caller, attributes: username.map { ["username": $0] } ?? [:],
+                                          capabilities: [.publish, .subscribe], durationMinutes: configuration.inviteDurationMinutes, call: call)
+        } catch { throw .upstream("CreateParticipantToken", error) }
+        Log.info("host token for \(caller) on \(stage.arn) (participant \(token.participantId), until \(token.expirationTime))")
+        return HTTPAPIResponse(statusCode: 200, body: .object([
+            ("token", .string(token.token.reveal)), ("participantId", .string(token.participantId)),
+            ("stageArn", .string(stage.arn)), ("expirationTime", .string(token.expirationTime)),
+        ]))
+    }
+
     // MARK: - Helpers
+
+    /// The stage, when `caller` owns it: its `owner` tag decides (an empty one: nobody); STAGE_OWNER
+    /// stands in only for the configured default stage, never for any other untagged stage.
+    private func ownedStage(_ stageArn: String, caller: String, doing what: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
+        let stage: StageDetails
+        do { stage = try stageCache.stage(arn: stageArn, call: call) } catch {
+            if let service = (error as? AWSError)?.serviceError, service.type == "ResourceNotFoundException" {
+                throw .notFound("stageArn: no stage \(stageArn)")
+            }
+            throw .upstream("GetStage", error)
+        }
+        let owner = stage.tags["owner"].map(nonEmpty) ?? (stage.arn == configuration.defaultStage ? configuration.stageOwner : nil)
+        guard let owner else {
+            throw .forbidden("this stage has no owner: tag it with 'owner' (STAGE_OWNER applies to DEFAULT_STAGE_ARN only)")
+        }
+        guard owner == caller else { throw .forbidden("only the stage's owner can \(what)") }
+        return stage
+    }
 
     /// `stageArn` from the body, else `DEFAULT_STAGE_ARN`.
     private func stageArn(_ body: JSONBody) throws(APIFailure) -> String {
@@ -190,10 +252,8 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     /// The `StreamCat:MultihostInvite` attributes: StreamCat's `{userId, broadcastType, stage}` plus
     /// `stageArn` and `expiresAt`. Never the token: every room member receives them.
-    static func eventAttributes(invitee: String, broadcastType: String?, stage: StageDetails, expiresAt: String) -> [String: String] {
-        var attributes = ["userId": invitee, "stage": stage.displayName, "stageArn": stage.arn, "expiresAt": expiresAt]
-        if let broadcastType { attributes["broadcastType"] = broadcastType }
-        return attributes
+    static func eventAttributes(invitee: String, broadcastType: String, stage: StageDetails, expiresAt: String) -> [String: String] {
+        ["userId": invitee, "stage": stage.displayName, "stageArn": stage.arn, "expiresAt": expiresAt, "broadcastType": broadcastType]
     }
 }
 

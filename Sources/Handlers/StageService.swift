@@ -41,9 +41,11 @@ public struct IssuedParticipantToken: Sendable {
 public protocol StageService: AnyObject {
     /// The stage's name and tags.
     func stageDetails(arn: String, call: AWSCallContext) throws -> StageDetails
-    /// A PUBLISH+SUBSCRIBE token for `userId` on the stage, valid for `durationMinutes`.
-    func issueToken(stageArn: String, userId: String, attributes: [String: String], durationMinutes: Int,
-                    call: AWSCallContext) throws -> IssuedParticipantToken
+    /// A token for `userId` on the stage with `capabilities`, valid for `durationMinutes`.
+    func issueToken(stageArn: String, userId: String, attributes: [String: String], capabilities: [ParticipantCapability],
+                    durationMinutes: Int, call: AWSCallContext) throws -> IssuedParticipantToken
+    /// Disconnects `participantId` and revokes it from the stage for good.
+    func revoke(stageArn: String, participantId: String, reason: String, call: AWSCallContext) throws
 }
 
 extension IVSRealTimeClient: StageService {
@@ -52,16 +54,20 @@ extension IVSRealTimeClient: StageService {
         return StageDetails(arn: stage.arn, name: stage.name, tags: stage.tags)
     }
 
-    public func issueToken(stageArn: String, userId: String, attributes: [String: String], durationMinutes: Int,
-                           call: AWSCallContext) throws -> IssuedParticipantToken {
+    public func issueToken(stageArn: String, userId: String, attributes: [String: String], capabilities: [ParticipantCapability],
+                           durationMinutes: Int, call: AWSCallContext) throws -> IssuedParticipantToken {
         let requested = Clock.epochSeconds() + Int64(durationMinutes) * 60
         let t = try createParticipantToken(stageArn: stageArn, userId: userId, attributes: attributes,
-                                           capabilities: [.publish, .subscribe], durationMinutes: durationMinutes, deadline: call.deadline, traceId: call.traceId)
+                                           capabilities: capabilities, durationMinutes: durationMinutes, deadline: call.deadline, traceId: call.traceId)
         // The service's expiry when it gave one; else what was asked for.
         let expiresAt = t.expirationEpochSeconds ?? requested
         return IssuedParticipantToken(participantId: t.participantId ?? "", token: t.token,
                                       expirationTime: t.expirationTime ?? UTCTimestamp(epochMilliseconds: expiresAt * 1000).iso8601,
                                       expiresAt: expiresAt)
+    }
+
+    public func revoke(stageArn: String, participantId: String, reason: String, call: AWSCallContext) throws {
+        try disconnectParticipant(stageArn: stageArn, participantId: participantId, reason: reason, deadline: call.deadline, traceId: call.traceId)
     }
 }
 

@@ -62,7 +62,7 @@ public final class IVSStandIn: @unchecked Sendable {
 
     /// Operations it serves, by path.
     public static let chatOperations = ["SendEvent", "CreateChatToken"]
-    public static let realTimeOperations = ["CreateParticipantToken", "GetStage"]
+    public static let realTimeOperations = ["CreateParticipantToken", "GetStage", "DisconnectParticipant"]
 
     private let lock = NSLock()
     private var server: HTTPServer?
@@ -71,6 +71,9 @@ public final class IVSStandIn: @unchecked Sendable {
     private var counts: [String: Int] = [:]
     private var received: [ReceivedEvent] = []
     private var badSignatures = 0
+    /// Participant ids issued, by stage; and those revoked by `DisconnectParticipant`.
+    private var participants: [String: Set<String>] = [:]
+    private var revokedParticipants: [(stageArn: String, participantId: String, reason: String)] = []
 
     /// Starts serving on 127.0.0.1:`port` (0: any free port), over HTTPS when `tls` is given.
     public init(port: Int = 0, stages: [String: StageInfo] = [:], tls: TLSServerIdentity? = nil) throws {
@@ -164,6 +167,7 @@ public final class IVSStandIn: @unchecked Sendable {
         case "SendEvent": return sendEvent(input, traceId: request.header("X-Amzn-Trace-Id"))
         case "CreateChatToken": return createChatToken(input)
         case "CreateParticipantToken": return createParticipantToken(input)
+        case "DisconnectParticipant": return disconnectParticipant(input)
         default: return getStage(input)
         }
     }
@@ -207,8 +211,10 @@ public final class IVSStandIn: @unchecked Sendable {
         let attributes = Self.attributes(input["attributes"], into: &problems)
         if let reply = Self.validationFailure(problems, realTime: true) { return reply }
         let capabilities = input["capabilities"]?.arrayValue ?? [.string("PUBLISH"), .string("SUBSCRIBE")]
+        let participantId = Self.randomString(12)
+        lock.withLock { _ = participants[stageArn, default: []].insert(participantId) }
         let token: [(key: String, value: JSONValue)] = [
-            ("participantId", .string(Self.randomString(12))),
+            ("participantId", .string(participantId)),
             ("token", .string("eyJhbGciOiJLTVMiLCJ0eXAiOiJKV1QifQ." + Self.randomString(160))),
             ("userId", .string(userId)),
             ("attributes", .object(attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
@@ -218,6 +224,27 @@ public final class IVSStandIn: @unchecked Sendable {
         ]
         return Self.ok(.object([("participantToken", .object(token))]))
     }
+
+    /// As the service: an unknown participant is `ResourceNotFoundException`; a revoked one stays revoked.
+    private func disconnectParticipant(_ input: JSONValue) -> ServerReply {
+        let stageArn = input["stageArn"]?.stringValue ?? ""
+        let participantId = input["participantId"]?.stringValue ?? ""
+        let reason = input["reason"]?.stringValue ?? ""
+        let problems = [("stageArn", IVSConstraints.stageARNProblem(stageArn)),
+                        ("participantId", IVSConstraints.lengthProblem(participantId, min: 1, max: 64)),
+                        ("reason", IVSConstraints.lengthProblem(reason, min: 0, max: 128))]
+        if let reply = Self.validationFailure(problems, realTime: true) { return reply }
+        let known = lock.withLock { () -> Bool in
+            guard participants[stageArn]?.remove(participantId) != nil else { return false }
+            revokedParticipants.append((stageArn, participantId, reason))
+            return true
+        }
+        guard known else { return Self.error(404, "ResourceNotFoundException", "participant \(participantId) not found", realTime: true) }
+        return .respond(status: 200, headers: [("Content-Type", "application/json")], body: [])
+    }
+
+    /// Participants revoked by `DisconnectParticipant`, in order.
+    public var revoked: [(stageArn: String, participantId: String, reason: String)] { lock.withLock { revokedParticipants } }
 
     private func getStage(_ input: JSONValue) -> ServerReply {
         let arn = input["arn"]?.stringValue ?? ""

@@ -65,7 +65,7 @@ import Testing
     }
 
     static func inviteBody(_ userId: String = S.guest, extra: String = "") -> String {
-        #"{"userId":"\#(userId)","username":"guest","broadcastType":"video","stageArn":"\#(S.stageArn)"\#(extra)}"#
+        #"{"userId":"\#(userId)","username":"guest","broadcastType":"realtime","stageArn":"\#(S.stageArn)"\#(extra)}"#
     }
 
     @Test func ownerInvitesAndInviteeListsAndJoins() throws {
@@ -93,7 +93,7 @@ import Testing
         #expect(f.sandbox.ivs.events.count == 1)
         let event = try #require(f.sandbox.ivs.events.first)
         #expect(event.room == S.roomArn && event.eventName == "StreamCat:MultihostInvite")
-        #expect(event.attributes == ["userId": S.guest, "broadcastType": "video", "stage": S.stageName,
+        #expect(event.attributes == ["userId": S.guest, "broadcastType": "realtime", "stage": S.stageName,
                                      "stageArn": S.stageArn, "expiresAt": expiresAt])
 
         let list = try f.call(try Self.sample("invites-list"))
@@ -219,5 +219,24 @@ import Testing
         #expect(try f.call("GET", "/multihost/invites", caller: S.guest).body["invites"]?.arrayValue?.count == 1)
         let token = try #require(DynamoDBValue.string(from: try f.items().first?["token"]))
         #expect(!f.function.process.lines.joined(separator: "\n").contains(token))
+    }
+
+    /// The host kicks the guest: the stand-in (which verifies the signature) revokes the participant
+    /// the invite holds, the invite is deleted, and the guest's join answers 404 without a token.
+    @Test func hostKicksGuestThroughTheBinary() throws {
+        let f = try Fixture()
+        #expect(try f.call("POST", "/multihost/invite", body: Self.inviteBody()).status == 201)
+        let joined = try f.call("POST", "/multihost/join", body: #"{"stageArn":"\#(S.stageArn)"}"#, caller: S.guest)
+        let participant = try #require(joined.body["participantId"]?.stringValue)
+        let kick = try f.call("POST", "/multihost/disconnect", body: #"{"userId":"\#(S.guest)","stageArn":"\#(S.stageArn)"}"#)
+        #expect(kick.status == 204, "\(kick.raw)")
+        #expect(f.sandbox.ivs.revoked.map(\.participantId) == [participant])
+        #expect(f.sandbox.ivs.revoked.first?.reason == "removed by the host")
+        #expect(f.sandbox.ivs.rejectedSignatures == 0)
+        #expect(try f.items().isEmpty)
+        let again = try f.call("POST", "/multihost/join", body: #"{"stageArn":"\#(S.stageArn)"}"#, caller: S.guest)
+        #expect(again.status == 404 && again.body["token"] == nil)
+        let logs = f.function.process.lines.joined(separator: "\n")
+        #expect(!logs.contains(joined.body["token"]?.stringValue ?? "<no token>"))
     }
 }

@@ -10,6 +10,9 @@ final class FakeStages: StageService {
     var stages: [String: StageDetails] = [:]
     var stageLookups = 0
     var issued: [(stageArn: String, userId: String, attributes: [String: String], minutes: Int)] = []
+    var capabilities: [[ParticipantCapability]] = []
+    var revoked: [(stageArn: String, participantId: String)] = []
+    var revokeFailure: Error?
     var failure: Error?
     var tokenCount = 0
 
@@ -23,9 +26,15 @@ final class FakeStages: StageService {
         return stage
     }
 
-    func issueToken(stageArn: String, userId: String, attributes: [String: String], durationMinutes: Int,
-                    call: AWSCallContext) throws -> IssuedParticipantToken {
+    func revoke(stageArn: String, participantId: String, reason: String, call: AWSCallContext) throws {
+        if let revokeFailure { throw revokeFailure }
+        revoked.append((stageArn, participantId))
+    }
+
+    func issueToken(stageArn: String, userId: String, attributes: [String: String], capabilities: [ParticipantCapability],
+                    durationMinutes: Int, call: AWSCallContext) throws -> IssuedParticipantToken {
         issued.append((stageArn, userId, attributes, durationMinutes))
+        self.capabilities.append(capabilities)
         tokenCount += 1
         return IssuedParticipantToken(participantId: "participant\(tokenCount)", token: Secret("SECRET-TOKEN-\(tokenCount)"),
                                       expirationTime: "2026-01-01T01:00:00Z", expiresAt: MultihostInviteHandlerTests.expiry)
@@ -82,13 +91,13 @@ final class FakeInviteStore: InviteStoring {
         return (response.statusCode, response.body ?? .null, response)
     }
 
-    func invite(_ body: String = #"{"userId":"guest","username":"Guest","broadcastType":"video"}"#, caller: String? = "host",
+    func invite(_ body: String = #"{"userId":"guest","username":"Guest","broadcastType":"realtime"}"#, caller: String? = "host",
                 to handler: MultihostInviteHandler? = nil) -> (status: Int, body: JSONValue, response: HTTPAPIResponse) {
         send("POST", "/multihost/invite", body: body.replacingOccurrences(of: "$STAGE", with: Self.stage), caller: caller, to: handler)
     }
 
     @Test func ownerInvites() throws {
-        let result = invite(#"{"userId":"guest","username":"Guest","broadcastType":"video","stageArn":"$STAGE","chatArn":"\#(Self.room)"}"#)
+        let result = invite(#"{"userId":"guest","username":"Guest","broadcastType":"realtime","stageArn":"$STAGE","chatArn":"\#(Self.room)"}"#)
         #expect(result.status == 201)
         #expect(result.body == .object([("userId", .string("guest")), ("stageArn", .string(Self.stage)),
                                         ("expiresAt", .string("2026-01-01T01:00:00Z"))]))
@@ -99,7 +108,7 @@ final class FakeInviteStore: InviteStoring {
         #expect(stored.expiresAt == Self.expiry && stored.participantId == "participant1")
         #expect(chat.sent.count == 1)
         #expect(chat.sent[0].room == Self.room && chat.sent[0].name == "StreamCat:MultihostInvite")
-        #expect(chat.sent[0].attributes == ["userId": "guest", "broadcastType": "video", "stage": "demo",
+        #expect(chat.sent[0].attributes == ["userId": "guest", "broadcastType": "realtime", "stage": "demo",
                                             "stageArn": Self.stage, "expiresAt": "2026-01-01T01:00:00Z"])
         #expect(!String(decoding: result.response.serialized(), as: UTF8.self).contains("SECRET"))
     }
@@ -112,8 +121,67 @@ final class FakeInviteStore: InviteStoring {
         #expect(invite(#"{"userId":"guest"}"#).status == 201)
         // A stage without a name is called by its id.
         #expect(chat.sent[0].attributes["stage"] == "AbCdEfGh1234")
-        #expect(chat.sent[0].attributes["broadcastType"] == nil)
+        // StreamCat's link is /multihost/<broadcastType>/<stage>: never "null".
+        #expect(chat.sent[0].attributes["broadcastType"] == "realtime")
         #expect(stages.issued[0].attributes.isEmpty)
+    }
+
+    @Test func broadcastTypeIsOneOfStreamCats() {
+        #expect(invite(#"{"userId":"guest","broadcastType":"lowlatency","stageArn":"$STAGE"}"#).status == 201)
+        #expect(chat.sent.last?.attributes["broadcastType"] == "lowlatency")
+        let bad = invite(#"{"userId":"guest","broadcastType":"video","stageArn":"$STAGE"}"#)
+        #expect(bad.status == 400 && bad.body["message"]?.stringValue?.contains("realtime, lowlatency") == true)
+        #expect(chat.sent.count == 1 && stages.issued.count == 1)
+    }
+
+    /// Kick (after joining) and cancel (before): the participant is revoked, the invite deleted, and
+    /// the invitee's join answers 404 from then on; never the token.
+    @Test(arguments: ["/multihost/disconnect", "/multihost/cancel"]) func ownerRevokesAnInvite(route: String) throws {
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
+        #expect(send("POST", "/multihost/join", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "guest").status == 200)
+        let revoked = send("POST", route, body: #"{"userId":"guest","stageArn":"\#(Self.stage)"}"#)
+        #expect(revoked.status == 204, "\(revoked.body)")
+        #expect(stages.revoked.map(\.participantId) == ["participant1"])
+        #expect(store.items.isEmpty)
+        let join = send("POST", "/multihost/join", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "guest")
+        #expect(join.status == 404 && !String(decoding: join.response.serialized(), as: UTF8.self).contains("SECRET"))
+        #expect(send("GET", "/multihost/invites", caller: "guest").body["invites"] == .array([]))
+        // Again: nothing left to revoke.
+        #expect(send("POST", route, body: #"{"userId":"guest","stageArn":"\#(Self.stage)"}"#).status == 404)
+    }
+
+    @Test func onlyTheOwnerRevokesAndBadInputIs400() {
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
+        #expect(send("POST", "/multihost/disconnect", body: #"{"userId":"guest","stageArn":"\#(Self.stage)"}"#, caller: "guest").status == 403)
+        #expect(send("POST", "/multihost/disconnect", body: #"{"userId":"guest","stageArn":"\#(Self.stage)"}"#, caller: "intruder").status == 403)
+        #expect(send("POST", "/multihost/disconnect", body: #"{"stageArn":"\#(Self.stage)"}"#).status == 400)
+        #expect(send("POST", "/multihost/cancel", body: "not json").status == 400)
+        #expect(send("POST", "/multihost/cancel", body: #"{"userId":"guest","stageArn":"\#(Self.stage)"}"#, caller: nil).status == 401)
+        #expect(stages.revoked.isEmpty && store.items.count == 1)
+    }
+
+    @Test func aParticipantAlreadyGoneIsStillRemoved() {
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
+        stages.revokeFailure = AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "DisconnectParticipant",
+                                                                type: "ResourceNotFoundException", message: "gone", status: 404, requestId: nil, attempts: 1))
+        #expect(send("POST", "/multihost/cancel", body: #"{"userId":"guest","stageArn":"\#(Self.stage)"}"#).status == 204)
+        #expect(store.items.isEmpty)
+        // Any other failure keeps the invite (so the host can try again) and says which call failed.
+        #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
+        stages.revokeFailure = AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "DisconnectParticipant",
+                                                                type: "AccessDeniedException", message: "no", status: 403, requestId: nil, attempts: 1))
+        let failed = send("POST", "/multihost/cancel", body: #"{"userId":"guest","stageArn":"\#(Self.stage)"}"#)
+        #expect(failed.status == 502 && failed.body["message"]?.stringValue?.contains("DisconnectParticipant") == true)
+        #expect(store.items.count == 1)
+    }
+
+    @Test func hostTokenForTheOwnerOnly() throws {
+        let host = send("POST", "/multihost/host-token", body: #"{"stageArn":"\#(Self.stage)","username":"Host"}"#)
+        #expect(host.status == 200)
+        #expect(host.body["token"] == .string("SECRET-TOKEN-1") && host.body["participantId"] == .string("participant1"))
+        #expect(stages.issued.last?.userId == "host" && stages.capabilities.last == [.publish, .subscribe])
+        #expect(store.items.isEmpty, "a host token is not stored")
+        #expect(send("POST", "/multihost/host-token", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "guest").status == 403)
     }
 
     @Test func theOwnerTagWinsOverTheConfiguredOwner() {
@@ -216,7 +284,7 @@ final class FakeInviteStore: InviteStoring {
         #expect(list.status == 200)
         #expect(list.body == .object([("invites", .array([.object([
             ("stageArn", .string(Self.stage)), ("stage", .string("demo")), ("inviterId", .string("host")),
-            ("username", .string("Guest")), ("expiresAt", .string("2026-01-01T01:00:00Z")),
+            ("username", .string("Guest")), ("broadcastType", .string("realtime")), ("expiresAt", .string("2026-01-01T01:00:00Z")),
         ])]))]))
         let join = send("POST", "/multihost/join", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "guest")
         #expect(join.status == 200)
