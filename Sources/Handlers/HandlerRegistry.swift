@@ -6,7 +6,7 @@ import LambdaRuntime
 /// The handlers this one binary serves, by `_HANDLER` name.
 public enum HandlerRegistry {
     /// Production handlers.
-    public static let names = ["streamStarted", "multihostInvite"]
+    public static let names = ["streamStarted", "multihostInvite", "stageUpdated"]
 
     /// Makes the handler named `name`, reading its configuration from the environment.
     /// Diagnostic handlers (`test.*`) exist only when `IVS_CHAT_EVENTS_TEST_HANDLERS=1`.
@@ -25,6 +25,12 @@ public enum HandlerRegistry {
                 MultihostInviteHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws),
                                        store: DynamoDBInviteStore(dynamoDB: try DynamoDBClient(configuration: aws), table: configuration.table),
                                        chat: try IVSChatClient(configuration: aws))
+            }
+        case "stageUpdated":
+            let configuration = try StageUpdateHandler.Configuration.fromEnvironment()
+            let aws = try awsConfiguration()
+            return try initStep { () throws(AWSConfigurationError) in
+                StageUpdateHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws), chat: try IVSChatClient(configuration: aws))
             }
         default:
             if Environment.get("IVS_CHAT_EVENTS_TEST_HANDLERS") == "1", let handler = DiagnosticHandler(name: name) {

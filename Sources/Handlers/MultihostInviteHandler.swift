@@ -110,8 +110,7 @@ public final class MultihostInviteHandler: LambdaHandler {
         guard invitee != caller else { throw .badRequest("userId is you: a broadcaster cannot invite themself") }
 
         let stage = try ownedStage(stageArn, caller: caller, doing: "invite to it", call: call)
-        guard let room = nonEmpty(stage.tags["chatRoomArn"]) ?? configuration.defaultRoom,
-              IVSConstraints.roomARNProblem(room) == nil else {
+        guard let room = stage.chatRoom(defaultRoom: configuration.defaultRoom) else {
             throw .forbidden("this stage has no chat room: tag it with 'chatRoomArn' (a room ARN) or set CHAT_ROOM_ARN")
         }
         if let chatArn, chatArn != room { throw .forbidden("chatArn is not this stage's chat room") }
@@ -221,8 +220,7 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     // MARK: - Helpers
 
-    /// The stage, when `caller` owns it: its `owner` tag decides (an empty one: nobody); STAGE_OWNER
-    /// stands in only for the configured default stage, never for any other untagged stage.
+    /// The stage, when `caller` owns it (`StageDetails.owner`).
     private func ownedStage(_ stageArn: String, caller: String, doing what: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
         let stage: StageDetails
         do { stage = try stageCache.stage(arn: stageArn, call: call) } catch {
@@ -231,8 +229,7 @@ public final class MultihostInviteHandler: LambdaHandler {
             }
             throw .upstream("GetStage", error)
         }
-        let owner = stage.tags["owner"].map(nonEmpty) ?? (stage.arn == configuration.defaultStage ? configuration.stageOwner : nil)
-        guard let owner else {
+        guard let owner = stage.owner(defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) else {
             throw .forbidden("this stage has no owner: tag it with 'owner' (STAGE_OWNER applies to DEFAULT_STAGE_ARN only)")
         }
         guard owner == caller else { throw .forbidden("only the stage's owner can \(what)") }
@@ -247,8 +244,6 @@ public final class MultihostInviteHandler: LambdaHandler {
         if let problem = IVSConstraints.stageARNProblem(arn) { throw .badRequest("stageArn \(problem)") }
         return arn
     }
-
-    private func nonEmpty(_ s: String?) -> String? { s?.isEmpty == false ? s : nil }
 
     /// The `StreamCat:MultihostInvite` attributes: StreamCat's `{userId, broadcastType, stage}` plus
     /// `stageArn` and `expiresAt`. Never the token: every room member receives them.

@@ -18,6 +18,21 @@ public struct StageDetails: Sendable, Equatable {
     public var displayName: String {
         name.isEmpty ? arn.split(separator: "/").last.map(String.init) ?? arn : name
     }
+
+    /// Who owns the stage: its `owner` tag (an empty one: nobody). `stageOwner` (STAGE_OWNER) stands in
+    /// only for the configured `defaultStage`, never for any other untagged stage of the account.
+    public func owner(defaultStage: String?, stageOwner: String?) -> String? {
+        if let tag = tags["owner"] { return tag.isEmpty ? nil : tag }
+        return arn == defaultStage ? stageOwner : nil
+    }
+
+    /// The chat room the stage's events go to: its `chatRoomArn` tag, else `defaultRoom`; nil when
+    /// neither is a room ARN.
+    public func chatRoom(defaultRoom: String?) -> String? {
+        let tagged = tags["chatRoomArn"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let room = tagged ?? defaultRoom, IVSConstraints.roomARNProblem(room) == nil else { return nil }
+        return room
+    }
 }
 
 /// A participant token just issued; the token itself is a `Secret`.

@@ -31,6 +31,8 @@ public final class LocalSession: @unchecked Sendable {
         env["CHAT_ROOM_ARN"] = Self.demoRoom
         env["AWS_LAMBDA_LOG_LEVEL"] = "INFO"
         multihost = handler == "multihostInvite" ? try MultihostSandbox(ivs: ivs) : nil
+        // stageUpdated: the sample stage (owner and room tags) without the invites table.
+        if handler == "stageUpdated" { ivs.setStage(MultihostSandbox.stageArn, MultihostSandbox.stage) }
         env.merge(multihost?.environment ?? [:]) { $1 }
         env.merge(environment) { $1 }
         do {
