@@ -16,7 +16,9 @@ import LambdaRuntime
 ///   (`DisconnectParticipant`: disconnected if joined, its token unusable if not) and deletes the
 ///   invite, so join answers 404 from then on → 204;
 /// - `POST /multihost/host-token` `{stageArn?}`: the stage's owner gets a PUBLISH+SUBSCRIBE token for
-///   themself (not stored) → 200.
+///   themself (not stored) → 200;
+/// - `POST /multihost/viewer-token` `{stageArn?}`: any signed-in user gets a SUBSCRIBE-only token to
+///   watch a broadcaster's stage (one with an owner) in real time → 200.
 public final class MultihostInviteHandler: LambdaHandler {
     /// The chat event StreamCat's clients listen for.
     public static let chatEventName = "StreamCat:MultihostInvite"
@@ -60,7 +62,7 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     private func route(_ request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
         let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join", "/multihost/disconnect", "/multihost/cancel",
-                      "/multihost/host-token"]
+                      "/multihost/host-token", "/multihost/viewer-token"]
         guard routes.contains(where: request.matchesPath) else {
             return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
         }
@@ -80,6 +82,7 @@ public final class MultihostInviteHandler: LambdaHandler {
                 return answer(request, caller: caller, try revoke(request, caller: caller, call: call))
             }
             if request.matches("POST", "/multihost/host-token") { return answer(request, caller: caller, try hostToken(request, caller: caller, call: call)) }
+            if request.matches("POST", "/multihost/viewer-token") { return answer(request, caller: caller, try viewerToken(request, caller: caller, call: call)) }
             return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
         } catch {
             return answer(request, caller: caller, .error(error.status, error.message))
@@ -218,17 +221,39 @@ public final class MultihostInviteHandler: LambdaHandler {
         ]))
     }
 
+    /// A watch-only (SUBSCRIBE) token for a real-time viewer of a broadcaster's stage.
+    private func viewerToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+        let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
+        let stage = try knownStage(try stageArn(body), call: call)
+        guard stage.owner(defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) != nil else {
+            throw .forbidden("this stage has no owner: it is nobody's broadcast")
+        }
+        let token: IssuedParticipantToken
+        do {
+            token = try stages.issueToken(stageArn: stage.arn, userId: caller, attributes: [:], capabilities: [.subscribe],
+                                          durationMinutes: configuration.inviteDurationMinutes, call: call)
+        } catch { throw .upstream("CreateParticipantToken", error) }
+        return HTTPAPIResponse(statusCode: 200, body: .object([
+            ("token", .string(token.token.reveal)), ("participantId", .string(token.participantId)),
+            ("stageArn", .string(stage.arn)), ("expirationTime", .string(token.expirationTime)),
+        ]))
+    }
+
     // MARK: - Helpers
 
-    /// The stage, when `caller` owns it (`StageDetails.owner`).
-    private func ownedStage(_ stageArn: String, caller: String, doing what: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
-        let stage: StageDetails
-        do { stage = try stageCache.stage(arn: stageArn, call: call) } catch {
+    /// The stage (404 when the service does not know it).
+    private func knownStage(_ stageArn: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
+        do { return try stageCache.stage(arn: stageArn, call: call) } catch {
             if let service = (error as? AWSError)?.serviceError, service.type == "ResourceNotFoundException" {
                 throw .notFound("stageArn: no stage \(stageArn)")
             }
             throw .upstream("GetStage", error)
         }
+    }
+
+    /// The stage, when `caller` owns it (`StageDetails.owner`).
+    private func ownedStage(_ stageArn: String, caller: String, doing what: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
+        let stage = try knownStage(stageArn, call: call)
         guard let owner = stage.owner(defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) else {
             throw .forbidden("this stage has no owner: tag it with 'owner' (STAGE_OWNER applies to DEFAULT_STAGE_ARN only)")
         }

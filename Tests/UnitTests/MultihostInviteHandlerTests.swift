@@ -184,6 +184,15 @@ final class FakeInviteStore: InviteStoring {
         #expect(send("POST", "/multihost/host-token", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "guest").status == 403)
     }
 
+    @Test func viewerTokenIsSubscribeOnly() {
+        let viewer = send("POST", "/multihost/viewer-token", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "viewer")
+        #expect(viewer.status == 200 && viewer.body["token"] == .string("SECRET-TOKEN-1"))
+        #expect(stages.issued.last?.userId == "viewer" && stages.capabilities.last == [.subscribe])
+        #expect(send("POST", "/multihost/viewer-token", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: nil).status == 401)
+        stages.stages[Self.stage] = StageDetails(arn: Self.stage, name: "demo", tags: [:])
+        #expect(send("POST", "/multihost/viewer-token", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "viewer").status == 403)
+    }
+
     @Test func theOwnerTagWinsOverTheConfiguredOwner() {
         configuration.stageOwner = "someone-else"
         #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
