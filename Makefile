@@ -56,6 +56,7 @@ invoke: build
 demo: build
 	$(BIN)/local-invoke --handler streamStarted $(foreach e,$(wildcard events/stream-*.json),--event $(e))
 	$(BIN)/local-invoke --handler multihostInvite --event events/invite.json --event events/invites-list.json --event events/join.json
+	$(BIN)/local-invoke --handler stageUpdated $(foreach e,$(wildcard events/stage-*.json),--event $(e))
 
 ## bench: release build (Swift stdlib linked statically, as deployed), then the A/B benchmarks against
 ##   the Python peer in .venv-bench (console table, BENCHMARKS.md, bench/latency.png). BENCH_ARGS=--quick: short run.
