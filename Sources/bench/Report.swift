@@ -107,6 +107,8 @@ struct Report {
     let tlsWarm: [String: WarmSample]
     /// Throughput with 1 and 8 workers (`AWS_LAMBDA_MAX_CONCURRENCY`).
     let concurrency: [ConcurrencySample]
+    /// Warm kick and host token (µs).
+    let routes: MultihostRoutes.Samples?
     let machine: Machine
 
     // Figures.
@@ -192,6 +194,11 @@ struct Report {
             ["warm Stream Start p99 (µs)", pooled(wa, roundP("A", 99), 99), pooled(wb, roundP("B", 99), 99),
              ratio(wa.percentile(99), wb.percentile(99)), "A ≤ 3,000 µs"],
             ["warm invite p50 / p99 (ours only; \(invite?.latenciesMicroseconds.count ?? 0) invocations; DynamoDB is moto, in Python)", inviteCell, "—", "—", "—"],
+            ["warm kick (`POST /multihost/disconnect`) / host token p50 / p99 (ours only; \(routes?.kick.count ?? 0) each)",
+             routes.map { r in
+                 let k = Summary(r.kick), h = Summary(r.hostToken)
+                 return "\(short(k.percentile(50))) / \(short(k.percentile(99))) µs; \(short(h.percentile(50))) / \(short(h.percentile(99))) µs"
+             } ?? "n/a", "—", "—", "within the invite's"],
             ["runtime overhead, `test.echo` p50 / p99 (µs, \(e.count) invocations)",
              "\(short(e.percentile(50))) / \(short(e.percentile(99))) µs", "—", "—", "p50 ≤ 100 µs, p99 ≤ 1,000 µs"],
             ["peak RSS (MiB, over \(n) invocations)", spread(pa, "MiB"), spread(pb, "MiB"), ratio(pa.median, pb.median),

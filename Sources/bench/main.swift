@@ -206,6 +206,7 @@ let echo = measure("echo") { try bench.warm(ours, handler: "test.echo", warmup: 
 
 // Warm invite: the `multihostInvite` handler (branch `invite`), when this build has it.
 let invite = Invite.measure(bench: bench, runtime: ours, warmup: options.warmup, count: 2_000)
+let routes = MultihostRoutes.measure(bench: bench, runtime: ours, warmup: 100, count: options.warmInvocations >= 10_000 ? 1_000 : 300)
 
 // Deployment sizes.
 log("deployment sizes")
@@ -214,7 +215,7 @@ let sizes = Sizes.measure(root: root, bootstrap: built, package: package, python
 // MARK: - Report
 
 let report = Report(options: options, cold: cold, warm: warm, echo: echo, invite: invite, sizes: sizes,
-                    tlsCold: tlsCold, quotaCold: quotaCold, quotaNote: quotaNote, tlsWarm: tlsWarm, concurrency: concurrency,
+                    tlsCold: tlsCold, quotaCold: quotaCold, quotaNote: quotaNote, tlsWarm: tlsWarm, concurrency: concurrency, routes: routes,
                     machine: Machine.describe(root: root, python: python))
 print(report.table)
 for line in report.verdicts { print(line) }
