@@ -16,6 +16,7 @@ extension Bench {
         standIn.reset()
         standIn.inject(Array(repeating: .delay(milliseconds: delayMilliseconds), count: invocations + 8), for: "SendEvent")
         var env = standIn.environment.merging(["CHAT_ROOM_ARN": Self.room, "AWS_DEFAULT_REGION": IVSStandIn.region]) { $1 }
+            .merging(runtime.environment) { $1 }
         env["AWS_LAMBDA_MAX_CONCURRENCY"] = String(workers)
         let function = try LocalFunction(handler: "streamStarted", environment: env, command: runtime.command)
         defer { function.stop() }

@@ -12,8 +12,9 @@ import Testing
     final class Fixture {
         let ivs: IVSStandIn
         let function: LocalFunction
-        init(env: [String: String] = [:], prepareIVS: (IVSStandIn) -> Void = { _ in }) throws {
-            ivs = try IVSStandIn()
+        /// `tls`: the stand-in serves HTTPS with that identity.
+        init(env: [String: String] = [:], tls: TLSServerIdentity? = nil, prepareIVS: (IVSStandIn) -> Void = { _ in }) throws {
+            ivs = try IVSStandIn(tls: tls)
             prepareIVS(ivs)
             var environment = ivs.environment
             environment["CHAT_ROOM_ARN"] = StreamStartedTests.room

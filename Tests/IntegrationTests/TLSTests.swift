@@ -16,27 +16,13 @@ import Testing
     static let pki = Result { try TestPKI() }
     static let strangerPKI = Result { try TestPKI(name: "Untrusted Test CA") }
 
-    final class Fixture {
-        let ivs: IVSStandIn
-        let function: LocalFunction
-        init(identity: TLSServerIdentity, env: [String: String]) throws {
-            ivs = try IVSStandIn(tls: identity)
-            var environment = ivs.environment
-            environment["CHAT_ROOM_ARN"] = TLSTests.room
-            environment.merge(env) { $1 }
-            function = try LocalFunction(handler: "streamStarted", environment: environment)
-        }
-        deinit {
-            function.stop()
-            ivs.stop()
-        }
-    }
+    typealias Fixture = StreamStartedTests.Fixture
 
     static func streamStart() throws -> [UInt8] { try StreamStartedTests.sample("stream-start") }
 
     @Test func trustedCertificateThroughAUserCABundle() throws {
         let pki = try Self.pki.get()
-        let f = try Fixture(identity: try pki.serverIdentity(), env: ["SSL_CERT_FILE": pki.caCertificate])
+        let f = try Fixture(env: ["SSL_CERT_FILE": pki.caCertificate], tls: try pki.serverIdentity())
         #expect(f.ivs.url.hasPrefix("https://"))
         let outcome = f.function.invoke(try Self.streamStart())
         #expect(try JSONValue.parse(outcome.text)["sent"] == .bool(true), "\(outcome)")
@@ -50,7 +36,8 @@ import Testing
         let pki = try Self.pki.get()
         let roots = pki.directory + "/amazon-and-test-roots.pem"
         try AmazonRoots.pem.write(toFile: roots, atomically: true, encoding: .utf8)
-        let f = try Fixture(identity: try pki.serverIdentity(), env: ["IVS_CHAT_EVENTS_TEST_AWS_ROOTS": try pki.bundle(named: "six-roots.pem", appendingTo: roots)])
+        let f = try Fixture(env: ["IVS_CHAT_EVENTS_TEST_AWS_ROOTS": try pki.bundle(named: "six-roots.pem", appendingTo: roots)],
+                            tls: try pki.serverIdentity())
         let outcome = f.function.invoke(try Self.streamStart())
         #expect(try JSONValue.parse(outcome.text)["sent"] == .bool(true), "\(outcome)")
         #expect(f.ivs.events.count == 1)
@@ -59,7 +46,7 @@ import Testing
     @Test(arguments: [false, true]) func refusedCertificateFailsCleanlyAndTheProcessServesOn(expired: Bool) throws {
         let pki = try Self.pki.get()
         let identity = expired ? try pki.serverIdentity(expired: true) : try Self.strangerPKI.get().serverIdentity()
-        let f = try Fixture(identity: identity, env: ["SSL_CERT_FILE": pki.caCertificate])
+        let f = try Fixture(env: ["SSL_CERT_FILE": pki.caCertificate], tls: identity)
         for _ in 1...2 {
             let outcome = f.function.invoke(try Self.streamStart())
             guard case let .error(type, body) = outcome else { Issue.record("expected a function error, got \(outcome)"); return }
