@@ -5,12 +5,13 @@ import PackageDescription
 //   bootstrap -> Handlers -> AWSServices -> AWSCore -> HTTPTransport -> CCurl, CCrypto
 //                Handlers -> LambdaRuntime -> HTTPTransport
 //   AWSCore -> CCrypto;  everything -> Essentials -> JSON
-// Local tooling (LocalHarness, local-invoke, bench) sits beside, never underneath, the shipped code.
+// Local tooling (LocalHarness, local-invoke, local-viewer, bench) sits beside, never underneath, the shipped code.
 let package = Package(
     name: "ivs-chat-events",
     products: [
         .executable(name: "bootstrap", targets: ["bootstrap"]),
         .executable(name: "local-invoke", targets: ["local-invoke"]),
+        .executable(name: "local-viewer", targets: ["local-viewer"]),
         .executable(name: "bench", targets: ["bench"]),
     ],
     targets: [
@@ -30,9 +31,10 @@ let package = Package(
         .target(name: "Handlers", dependencies: ["LambdaRuntime", "AWSServices", "JSON", "Essentials"]),
         .executableTarget(name: "bootstrap", dependencies: ["Handlers", "LambdaRuntime"]),
 
-        // Local tooling: Runtime API emulator, AWS stand-ins, the invoke CLI and benchmarks.
+        // Local tooling: Runtime API emulator, AWS stand-ins, the local API gateway, the invoke and viewer CLIs, benchmarks.
         .target(name: "LocalHarness", dependencies: ["JSON", "CCrypto", "HTTPTransport", "AWSCore", "AWSServices"]),
         .executableTarget(name: "local-invoke", dependencies: ["LocalHarness"]),
+        .executableTarget(name: "local-viewer", dependencies: ["LocalHarness"]),
         .executableTarget(name: "bench", dependencies: ["LocalHarness", "AWSCore", "JSON"]),
 
         .testTarget(name: "UnitTests",
@@ -40,6 +42,6 @@ let package = Package(
                                    "AWSCore", "AWSServices", "Handlers"]),
         .testTarget(name: "IntegrationTests",
                     dependencies: ["LocalHarness", "JSON", "Essentials", "HTTPTransport", "AWSCore", "AWSServices",
-                                   "bootstrap", "local-invoke"]),
+                                   "bootstrap", "local-invoke", "local-viewer"]),
     ]
 )

@@ -56,3 +56,14 @@ public enum Digest {
 }
 
 nonisolated(unsafe) private let emptyInput = UnsafePointer(UnsafeMutablePointer<UInt8>.allocate(capacity: 1))
+
+/// Unpredictable bytes from OpenSSL's CSPRNG (`RAND_bytes`), for ids a caller must not guess.
+public enum SecureRandom {
+    /// `byteCount` random bytes as lower-case hex (`2 × byteCount` characters).
+    public static func hex(byteCount: Int) -> String {
+        var bytes = [UInt8](repeating: 0, count: byteCount)
+        // RAND_bytes fails only when the generator cannot be seeded, which leaves nothing safe to do.
+        guard RAND_bytes(&bytes, Int32(byteCount)) == 1 else { fatalError("RAND_bytes failed: no entropy") }
+        return Hex.encode(bytes)
+    }
+}

@@ -19,6 +19,9 @@ public enum IVSConstraints {
     /// A stage ARN: `arn:aws:ivs:<region>:<account>:stage/<id>`, 1-128 characters.
     public static func stageARNProblem(_ arn: String) -> String? { arnProblem(arn, service: "ivs", resource: "stage") }
 
+    /// Why `arn` is not an IVS channel ARN (`arn:aws:ivs:<region>:<account>:channel/<id>`), or nil.
+    public static func channelARNProblem(_ arn: String) -> String? { arnProblem(arn, service: "ivs", resource: "channel") }
+
     /// `<field> must be <min>-<max> characters` or nil.
     public static func lengthProblem(_ value: String, min: Int, max: Int) -> String? {
         let n = value.count

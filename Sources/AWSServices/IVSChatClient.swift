@@ -22,7 +22,20 @@ public struct ChatToken: Sendable {
     }
 }
 
-/// Amazon IVS Chat: `SendEvent` and `CreateChatToken`.
+/// A chat room as `GetRoom` shows it: what the token routes need (its tags name its owner).
+public struct ChatRoomDetails: Sendable, Equatable {
+    public var arn: String
+    public var name: String
+    public var tags: [String: String]
+
+    public init(arn: String, name: String, tags: [String: String]) {
+        self.arn = arn
+        self.name = name
+        self.tags = tags
+    }
+}
+
+/// Amazon IVS Chat: `SendEvent`, `CreateChatToken` and `GetRoom`.
 public final class IVSChatClient {
     public let client: AWSClient
 
@@ -64,5 +77,15 @@ public final class IVSChatClient {
         return ChatToken(token: Secret(try requireString(output["token"], "token", service: client.service.name, operation: op)),
                          tokenExpirationTime: output["tokenExpirationTime"]?.stringValue,
                          sessionExpirationTime: output["sessionExpirationTime"]?.stringValue)
+    }
+
+    /// The room's name and tags.
+    public func getRoom(arn: String, deadline: Int64, traceId: String? = nil) throws(AWSError) -> ChatRoomDetails {
+        let op = "GetRoom"
+        try AWSError.check(IVSConstraints.roomARNProblem(arn), operation: op, field: "identifier")
+        let output = try client.call(op, input: .object([("identifier", .string(arn))]), deadline: deadline, traceId: traceId)
+        var tags: [String: String] = [:]
+        for (key, value) in output["tags"]?.objectValue ?? [] { if let s = value.stringValue { tags[key] = s } }
+        return ChatRoomDetails(arn: output["arn"]?.stringValue ?? arn, name: output["name"]?.stringValue ?? "", tags: tags)
     }
 }

@@ -22,9 +22,10 @@ public enum HandlerRegistry {
             let configuration = try MultihostInviteConfiguration.fromEnvironment()
             let aws = try awsConfiguration()
             return try initStep { () throws(AWSConfigurationError) in
-                MultihostInviteHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws),
-                                       store: DynamoDBInviteStore(dynamoDB: try DynamoDBClient(configuration: aws), table: configuration.table),
-                                       chat: try IVSChatClient(configuration: aws))
+                let chat = try IVSChatClient(configuration: aws)
+                return MultihostInviteHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws),
+                                              store: DynamoDBInviteStore(dynamoDB: try DynamoDBClient(configuration: aws), table: configuration.table),
+                                              chat: chat, rooms: chat)
             }
         case "stageUpdated":
             let configuration = try StageUpdateHandler.Configuration.fromEnvironment()

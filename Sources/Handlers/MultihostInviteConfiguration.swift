@@ -9,7 +9,11 @@ import LambdaRuntime
 /// - `CHAT_ROOM_ARN` (or `DEMO_CHAT_ARN`): the room of stages without a `chatRoomArn` tag;
 /// - `CORS_ALLOWED_ORIGIN` (default `*`), `IDENTITY_CLAIM` (default `sub`);
 /// - `INVITE_DURATION_MINUTES` (1-20160, default 60): how long an invite's participant token lives;
-/// - `STAGE_CACHE_SECONDS` (0-3600, default 60): how long a warm process trusts a `GetStage` answer.
+/// - `STAGE_CACHE_SECONDS` (0-3600, default 60): how long a warm process trusts a `GetStage` or `GetRoom` answer;
+/// - chat tokens: `CHANNEL_ROOM_MAP` (as `streamStarted` reads it: a channel's room), `CHAT_SESSION_MINUTES`
+///   (1-180, default 60), `USERNAME_CLAIM` (default `username`: the `username` attribute of a token);
+/// - `ALLOW_GUESTS` (`true`/`false`, default `false`): whether callers without a JWT get receive-only
+///   chat tokens and watch-only stage tokens.
 public struct MultihostInviteConfiguration: Sendable {
     public var table: String
     public var defaultStage: String?
@@ -19,10 +23,15 @@ public struct MultihostInviteConfiguration: Sendable {
     public var identityClaim: String
     public var inviteDurationMinutes: Int
     public var stageCacheSeconds: Int
+    public var roomsByChannel: [String: String]
+    public var chatSessionMinutes: Int
+    public var usernameClaim: String
+    public var allowGuests: Bool
 
     public init(table: String, defaultStage: String? = nil, stageOwner: String? = nil, defaultRoom: String? = nil,
                 allowedOrigin: String = "*", identityClaim: String = "sub", inviteDurationMinutes: Int = 60,
-                stageCacheSeconds: Int = 60) {
+                stageCacheSeconds: Int = 60, roomsByChannel: [String: String] = [:], chatSessionMinutes: Int = 60,
+                usernameClaim: String = "username", allowGuests: Bool = false) {
         self.table = table
         self.defaultStage = defaultStage
         self.stageOwner = stageOwner
@@ -31,6 +40,10 @@ public struct MultihostInviteConfiguration: Sendable {
         self.identityClaim = identityClaim
         self.inviteDurationMinutes = inviteDurationMinutes
         self.stageCacheSeconds = stageCacheSeconds
+        self.roomsByChannel = roomsByChannel
+        self.chatSessionMinutes = chatSessionMinutes
+        self.usernameClaim = usernameClaim
+        self.allowGuests = allowGuests
     }
 
     /// Reads and checks the configuration; any problem is an init error naming the variable.
@@ -47,7 +60,11 @@ public struct MultihostInviteConfiguration: Sendable {
             allowedOrigin: lookup("CORS_ALLOWED_ORIGIN") ?? "*",
             identityClaim: lookup("IDENTITY_CLAIM") ?? "sub",
             inviteDurationMinutes: try integer("INVITE_DURATION_MINUTES", lookup, default: 60, range: 1...20160),
-            stageCacheSeconds: try integer("STAGE_CACHE_SECONDS", lookup, default: 60, range: 0...3600))
+            stageCacheSeconds: try integer("STAGE_CACHE_SECONDS", lookup, default: 60, range: 0...3600),
+            roomsByChannel: try StreamStateConfiguration.channelRoomMap(lookup: lookup),
+            chatSessionMinutes: try integer("CHAT_SESSION_MINUTES", lookup, default: 60, range: 1...180),
+            usernameClaim: lookup("USERNAME_CLAIM") ?? "username",
+            allowGuests: try flag("ALLOW_GUESTS", lookup))
     }
 
     /// DynamoDB table names: 3-255 of `a-z A-Z 0-9 _ - .`.
@@ -56,6 +73,14 @@ public struct MultihostInviteConfiguration: Sendable {
             (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45 || c == 46
         }
         return (3...255).contains(name.utf8.count) && ok ? nil : "must be 3-255 characters of letters, digits, '_', '-' and '.'"
+    }
+
+    private static func flag(_ name: String, _ lookup: (String) -> String?) throws(InitError) -> Bool {
+        switch lookup(name)?.lowercased() {
+        case nil, "false", "0", "no": return false
+        case "true", "1", "yes": return true
+        case let other?: throw .invalidConfiguration("\(name) must be true or false (is '\(other)')")
+        }
     }
 
     private static func integer(_ name: String, _ lookup: (String) -> String?, default value: Int,

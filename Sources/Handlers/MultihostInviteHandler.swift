@@ -18,28 +18,36 @@ import LambdaRuntime
 /// - `POST /multihost/host-token` `{stageArn?}`: the stage's owner gets a PUBLISH+SUBSCRIBE token for
 ///   themself (not stored) → 200;
 /// - `POST /multihost/viewer-token` `{stageArn?}`: any signed-in user gets a SUBSCRIBE-only token to
-///   watch a broadcaster's stage (one with an owner) in real time → 200.
+///   watch a broadcaster's stage (one with an owner) in real time → 200;
+/// - `POST /chat/token` `{stageArn? | channelArn?}`: a chat token for the room of that stage or channel
+///   (`ChatTokenRoutes.swift`) → 200;
+/// - without a JWT, when `ALLOW_GUESTS` is on: `POST /chat/guest-token` (receive-only chat token) and
+///   `POST /multihost/guest-viewer-token` (watch-only stage token), under a random `guest-…` id → 200.
 public final class MultihostInviteHandler: LambdaHandler {
     /// The chat event StreamCat's clients listen for.
     public static let chatEventName = "StreamCat:MultihostInvite"
     /// StreamCat's broadcast types; an invite without one is `realtime`.
     public static let broadcastTypes = ["realtime", "lowlatency"]
 
-    private let configuration: MultihostInviteConfiguration
-    private let stages: StageService
+    let configuration: MultihostInviteConfiguration
+    let stages: StageService
     private let stageCache: StageCache
     private let store: InviteStoring
     private let chat: ChatEventSending
+    let rooms: ChatRoomService
+    let roomCache: ExpiringCache<ChatRoomDetails>
     private let now: () -> Int64
 
     /// `now` gives epoch seconds (replaceable in tests).
     public init(configuration: MultihostInviteConfiguration, stages: StageService, store: InviteStoring,
-                chat: ChatEventSending, now: @escaping () -> Int64 = Clock.epochSeconds) {
+                chat: ChatEventSending, rooms: ChatRoomService, now: @escaping () -> Int64 = Clock.epochSeconds) {
         self.configuration = configuration
         self.stages = stages
         stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds)
         self.store = store
         self.chat = chat
+        self.rooms = rooms
+        roomCache = ExpiringCache(seconds: configuration.stageCacheSeconds)
         self.now = now
     }
 
@@ -62,7 +70,7 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     private func route(_ request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
         let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join", "/multihost/disconnect", "/multihost/cancel",
-                      "/multihost/host-token", "/multihost/viewer-token"]
+                      "/multihost/host-token", "/multihost/viewer-token", "/multihost/guest-viewer-token", "/chat/token", "/chat/guest-token"]
         guard routes.contains(where: request.matchesPath) else {
             return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
         }
@@ -70,6 +78,18 @@ public final class MultihostInviteHandler: LambdaHandler {
             return HTTPAPIResponse(statusCode: 204, headers: [("access-control-allow-methods", "GET, POST, OPTIONS"),
                                                               ("access-control-allow-headers", "authorization, content-type"),
                                                               ("access-control-max-age", "600")], body: nil)
+        }
+        // Routes without the authorizer: the caller is nobody, whatever the request carries.
+        if request.matchesPath("/chat/guest-token") || request.matchesPath("/multihost/guest-viewer-token") {
+            do throws(APIFailure) {
+                guard request.method == "POST" else { throw .notFound("no route for \(request.method) \(request.path)") }
+                guard configuration.allowGuests else { throw .forbidden("guests are not allowed here: sign in (ALLOW_GUESTS is off)") }
+                let guest = "guest-" + SecureRandom.hex(byteCount: 8)
+                if request.matchesPath("/chat/guest-token") { return answer(request, caller: guest, try chatToken(request, caller: guest, guest: true, call: call)) }
+                return answer(request, caller: guest, try viewerToken(request, caller: guest, call: call))
+            } catch {
+                return answer(request, caller: nil, .error(error.status, error.message))
+            }
         }
         guard let caller = request.claims[configuration.identityClaim], !caller.isEmpty else {
             return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
@@ -83,6 +103,7 @@ public final class MultihostInviteHandler: LambdaHandler {
             }
             if request.matches("POST", "/multihost/host-token") { return answer(request, caller: caller, try hostToken(request, caller: caller, call: call)) }
             if request.matches("POST", "/multihost/viewer-token") { return answer(request, caller: caller, try viewerToken(request, caller: caller, call: call)) }
+            if request.matches("POST", "/chat/token") { return answer(request, caller: caller, try chatToken(request, caller: caller, guest: false, call: call)) }
             return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
         } catch {
             return answer(request, caller: caller, .error(error.status, error.message))
@@ -90,7 +111,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     /// Logs the outcome (never a body: the join answer carries a token) and returns `response`.
-    private func answer(_ request: HTTPAPIRequest, caller: String?, _ response: HTTPAPIResponse) -> HTTPAPIResponse {
+    func answer(_ request: HTTPAPIRequest, caller: String?, _ response: HTTPAPIResponse) -> HTTPAPIResponse {
         let outcome = response.statusCode >= 400 ? ": \(response.body?["message"]?.stringValue ?? "")" : ""
         Log.info("\(request.method) \(request.path) by \(caller ?? "(anonymous)") → \(response.statusCode)\(outcome)")
         return response
@@ -242,7 +263,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     // MARK: - Helpers
 
     /// The stage (404 when the service does not know it).
-    private func knownStage(_ stageArn: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
+    func knownStage(_ stageArn: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
         do { return try stageCache.stage(arn: stageArn, call: call) } catch {
             if let service = (error as? AWSError)?.serviceError, service.type == "ResourceNotFoundException" {
                 throw .notFound("stageArn: no stage \(stageArn)")
@@ -262,7 +283,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     /// `stageArn` from the body, else `DEFAULT_STAGE_ARN`.
-    private func stageArn(_ body: JSONBody) throws(APIFailure) -> String {
+    func stageArn(_ body: JSONBody) throws(APIFailure) -> String {
         guard let arn = try body.string("stageArn", maxLength: 128) ?? configuration.defaultStage else {
             throw .badRequest("stageArn is required: no default stage is configured")
         }

@@ -86,27 +86,41 @@ extension IVSRealTimeClient: StageService {
     }
 }
 
-/// `GetStage` answers kept for a while in the warm process, so a burst of invites costs one lookup.
+/// Answers kept for a while in the warm process, so a burst of requests costs one lookup. One per
+/// handler, and a handler serves one invocation at a time: no locking.
+public final class ExpiringCache<Value> {
+    private let lifetimeNanoseconds: UInt64
+    private var entries: [String: (value: Value, fetched: UInt64)] = [:]
+
+    /// `seconds` 0 turns caching off.
+    public init(seconds: Int) { lifetimeNanoseconds = UInt64(max(seconds, 0)) * 1_000_000_000 }
+
+    /// The value for `key`, from the cache while fresh, else from `fetch` (failures are not cached).
+    public func value(for key: String, fetch: () throws -> Value) rethrows -> Value {
+        let now = Clock.monotonicNanoseconds()
+        if let entry = entries[key], now - entry.fetched < lifetimeNanoseconds { return entry.value }
+        let value = try fetch()
+        if lifetimeNanoseconds > 0 {
+            if entries.count >= 256 { entries.removeAll(keepingCapacity: true) }
+            entries[key] = (value, now)
+        }
+        return value
+    }
+}
+
+/// `GetStage` answers kept for a while (`ExpiringCache`).
 public final class StageCache {
     private let service: StageService
-    private let lifetimeNanoseconds: UInt64
-    private var entries: [String: (stage: StageDetails, fetched: UInt64)] = [:]
+    private let cache: ExpiringCache<StageDetails>
 
     /// `seconds` 0 turns caching off.
     public init(service: StageService, seconds: Int) {
         self.service = service
-        lifetimeNanoseconds = UInt64(max(seconds, 0)) * 1_000_000_000
+        cache = ExpiringCache(seconds: seconds)
     }
 
     /// The stage, from the cache while fresh, else from the service (failures are not cached).
     public func stage(arn: String, call: AWSCallContext) throws -> StageDetails {
-        let now = Clock.monotonicNanoseconds()
-        if let entry = entries[arn], now - entry.fetched < lifetimeNanoseconds { return entry.stage }
-        let stage = try service.stageDetails(arn: arn, call: call)
-        if lifetimeNanoseconds > 0 {
-            if entries.count >= 256 { entries.removeAll(keepingCapacity: true) }
-            entries[arn] = (stage, now)
-        }
-        return stage
+        try cache.value(for: arn) { try service.stageDetails(arn: arn, call: call) }
     }
 }

@@ -25,15 +25,7 @@ public struct StreamStateConfiguration: Sendable {
     /// Reads and checks the configuration; any problem is an init error naming the variable.
     public static func fromEnvironment() throws(InitError) -> StreamStateConfiguration {
         let room = try HandlerRegistry.configuredRoom()
-        var rooms: [String: String] = [:]
-        if let text = Environment.nonEmpty("CHANNEL_ROOM_MAP") {
-            for (channel, value) in try stringMap(text, variable: "CHANNEL_ROOM_MAP") {
-                if let problem = IVSConstraints.roomARNProblem(value) {
-                    throw .invalidConfiguration("CHANNEL_ROOM_MAP: room for \(channel): \(problem)")
-                }
-                rooms[channel] = value
-            }
-        }
+        let rooms = try channelRoomMap()
         guard room != nil || !rooms.isEmpty else {
             throw .invalidConfiguration("no chat room configured: set CHAT_ROOM_ARN (an arn:aws:ivschat:…:room/… ARN) or CHANNEL_ROOM_MAP")
         }
@@ -57,6 +49,19 @@ public struct StreamStateConfiguration: Sendable {
     public func room(forChannel channel: String?) -> String? {
         if let channel, let room = roomsByChannel[channel] { return room }
         return defaultRoom
+    }
+
+    /// `CHANNEL_ROOM_MAP`: IVS channel ARN → chat room ARN (empty when unset); an init error names a bad room.
+    static func channelRoomMap(lookup: (String) -> String? = Environment.nonEmpty) throws(InitError) -> [String: String] {
+        var rooms: [String: String] = [:]
+        guard let text = lookup("CHANNEL_ROOM_MAP") else { return rooms }
+        for (channel, value) in try stringMap(text, variable: "CHANNEL_ROOM_MAP") {
+            if let problem = IVSConstraints.roomARNProblem(value) {
+                throw .invalidConfiguration("CHANNEL_ROOM_MAP: room for \(channel): \(problem)")
+            }
+            rooms[channel] = value
+        }
+        return rooms
     }
 
     private static func stringMap(_ text: String, variable: String) throws(InitError) -> [(String, String)] {

@@ -32,6 +32,10 @@ public enum ServerReply: Sendable {
     case dropConnection
     /// Answer with only part of the headers, then reset the connection.
     case resetMidResponse
+    /// Accept a WebSocket upgrade (RFC 6455), naming `subprotocol` when the client offered one;
+    /// `session` gets the open connection on the connection's own thread, which then reads its
+    /// frames until it closes. Plain-HTTP servers only.
+    case webSocket(subprotocol: String?, session: @Sendable (WebSocketConnection) -> Void)
 
     /// A JSON answer.
     public static func json(_ status: Int, _ body: String, headers: [(String, String)] = []) -> ServerReply {
@@ -182,6 +186,19 @@ public final class HTTPServer: @unchecked Sendable {
                 var l = linger(l_onoff: 1, l_linger: 0)
                 setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
                 return
+            case let .webSocket(subprotocol, session):
+                guard tls == nil, let key = request.header("sec-websocket-key") else {
+                    _ = channel.send(Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".utf8))
+                    return
+                }
+                var head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                head += "Sec-WebSocket-Accept: \(WebSocketConnection.acceptValue(forKey: key))\r\n"
+                if let subprotocol { head += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }
+                guard channel.send(Array((head + "\r\n").utf8)) else { return }
+                let connection = WebSocketConnection(channel: channel, buffered: reader.takeBuffered())
+                session(connection)
+                connection.readUntilClosed()
+                return
             case let .respond(status, headers, body):
                 var head = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n"
                 for (name, value) in headers { head += "\(name): \(value)\r\n" }
@@ -255,6 +272,7 @@ private func reasonPhrase(_ status: Int) -> String {
     case 202: "Accepted"
     case 204: "No Content"
     case 400: "Bad Request"
+    case 101: "Switching Protocols"
     case 401: "Unauthorized"
     case 403: "Forbidden"
     case 404: "Not Found"
@@ -285,6 +303,12 @@ private struct SocketReader {
         lastReadAt = MonotonicClock.nanoseconds()
         buffer.append(contentsOf: chunk[0..<n])
         return true
+    }
+
+    /// Bytes read past the last request (the first frames of an upgraded connection).
+    mutating func takeBuffered() -> [UInt8] {
+        defer { buffer = []; start = 0 }
+        return Array(buffer[start...])
     }
 
     mutating func readRequest() -> ServerRequest? {

@@ -4,8 +4,9 @@ import Essentials
 import Foundation
 import JSON
 
-/// A local stand-in for Amazon IVS Chat (`/SendEvent`, `/CreateChatToken`) and IVS real-time
-/// (`/CreateParticipantToken`, `/GetStage`) on one loopback port. It checks every request's SigV4
+/// A local stand-in for Amazon IVS Chat (`/SendEvent`, `/CreateChatToken`, `/GetRoom`, and the
+/// messaging WebSocket: `messaging`) and IVS real-time (`/CreateParticipantToken`, `/GetStage`,
+/// `/DisconnectParticipant`) on one loopback port. It checks every request's SigV4
 /// signature against `accessKeyId`/`secretAccessKey` and the services' input constraints, answers
 /// like the services, records the events each room received, and fails on request (scripted faults).
 ///
@@ -26,6 +27,16 @@ public final class IVSStandIn: @unchecked Sendable {
             self.name = name
             self.tags = tags
             self.activeSessionId = activeSessionId
+        }
+    }
+
+    /// A room `GetRoom` knows.
+    public struct RoomInfo: Sendable {
+        public var name: String
+        public var tags: [String: String]
+        public init(name: String, tags: [String: String] = [:]) {
+            self.name = name
+            self.tags = tags
         }
     }
 
@@ -61,12 +72,15 @@ public final class IVSStandIn: @unchecked Sendable {
     }
 
     /// Operations it serves, by path.
-    public static let chatOperations = ["SendEvent", "CreateChatToken"]
+    public static let chatOperations = ["SendEvent", "CreateChatToken", "GetRoom"]
     public static let realTimeOperations = ["CreateParticipantToken", "GetStage", "DisconnectParticipant"]
 
     private let lock = NSLock()
     private var server: HTTPServer?
     private var stages: [String: StageInfo]
+    private var rooms: [String: RoomInfo] = [:]
+    /// The chat messaging endpoint (WebSocket at `url`, `ws://` for `http://`): tokens and connected clients.
+    public let messaging = ChatMessagingStandIn()
     private var faults: [String: [Fault]] = [:]
     private var counts: [String: Int] = [:]
     private var received: [ReceivedEvent] = []
@@ -98,8 +112,14 @@ public final class IVSStandIn: @unchecked Sendable {
          "AWS_ACCESS_KEY_ID": Self.accessKeyId, "AWS_SECRET_ACCESS_KEY": Self.secretAccessKey, "AWS_REGION": Self.region]
     }
 
+    /// Where chat clients connect: `ws://127.0.0.1:<port>` (the service's `wss://edge.ivschat.<region>.amazonaws.com`).
+    public var messagingURL: String { url.replacingOccurrences(of: "http", with: "ws") }
+
     /// Stops serving.
-    public func stop() { server?.stop() }
+    public func stop() {
+        messaging.closeAll()
+        server?.stop()
+    }
 
     /// Queues faults for the next requests of `operation` (`SendEvent`, `GetStage`, …), in order.
     public func inject(_ faults: [Fault], for operation: String) {
@@ -108,6 +128,9 @@ public final class IVSStandIn: @unchecked Sendable {
 
     /// Adds or replaces a stage `GetStage` knows.
     public func setStage(_ arn: String, _ info: StageInfo) { lock.withLock { stages[arn] = info } }
+
+    /// Adds or replaces a room `GetRoom` knows.
+    public func setRoom(_ arn: String, _ info: RoomInfo) { lock.withLock { rooms[arn] = info } }
 
     /// Requests received for `operation` (bad signatures included).
     public func requestCount(for operation: String) -> Int { lock.withLock { counts[operation, default: 0] } }
@@ -140,6 +163,7 @@ public final class IVSStandIn: @unchecked Sendable {
     // MARK: - Serving
 
     private func handle(_ request: ServerRequest) -> ServerReply {
+        if request.method == "GET", request.header("upgrade")?.lowercased() == "websocket" { return messaging.handshake(request) }
         let operation = String(request.path.dropFirst())
         let isChat = Self.chatOperations.contains(operation)
         guard request.method == "POST", isChat || Self.realTimeOperations.contains(operation) else {
@@ -166,6 +190,7 @@ public final class IVSStandIn: @unchecked Sendable {
         switch operation {
         case "SendEvent": return sendEvent(input, traceId: request.header("X-Amzn-Trace-Id"))
         case "CreateChatToken": return createChatToken(input)
+        case "GetRoom": return getRoom(input)
         case "CreateParticipantToken": return createParticipantToken(input)
         case "DisconnectParticipant": return disconnectParticipant(input)
         default: return getStage(input)
@@ -181,6 +206,7 @@ public final class IVSStandIn: @unchecked Sendable {
         if let reply = Self.validationFailure(problems, realTime: false) { return reply }
         let id = Self.randomString(12)
         lock.withLock { received.append(ReceivedEvent(room: room, eventName: eventName, attributes: attributes, id: id, traceId: traceId)) }
+        messaging.deliver(room: room, id: id, eventName: eventName, attributes: attributes, sendTime: Self.iso8601(Date()))
         return Self.ok(.object([("id", .string(id))]))
     }
 
@@ -194,10 +220,25 @@ public final class IVSStandIn: @unchecked Sendable {
                         ("capabilities", Self.capabilitiesProblem(input["capabilities"], allowed: ChatCapability.allCases.map(\.rawValue)))]
         _ = Self.attributes(input["attributes"], into: &problems)
         if let reply = Self.validationFailure(problems, realTime: false) { return reply }
-        let now = Date()
-        return Self.ok(.object([("token", .string("AQICAH" + Self.randomString(120))),
-                                ("tokenExpirationTime", .string(Self.iso8601(now.addingTimeInterval(3600)))),
-                                ("sessionExpirationTime", .string(Self.iso8601(now.addingTimeInterval(Double(minutes) * 60))))]))
+        let token = "AQICAH" + Self.randomString(120)
+        let capabilities = input["capabilities"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let (expires, sessionEnds) = messaging.issue(token, room: room, userId: userId, capabilities: capabilities, sessionMinutes: minutes)
+        return Self.ok(.object([("token", .string(token)),
+                                ("tokenExpirationTime", .string(Self.iso8601(expires))),
+                                ("sessionExpirationTime", .string(Self.iso8601(sessionEnds)))]))
+    }
+
+    private func getRoom(_ input: JSONValue) -> ServerReply {
+        let arn = input["identifier"]?.stringValue ?? ""
+        if let reply = Self.validationFailure([("identifier", IVSConstraints.roomARNProblem(arn))], realTime: false) { return reply }
+        guard let room = lock.withLock({ rooms[arn] }) else {
+            return Self.error(404, "ResourceNotFoundException", "room \(arn) not found", realTime: false)
+        }
+        return Self.ok(.object([
+            ("arn", .string(arn)), ("id", .string(arn.split(separator: "/").last.map(String.init) ?? "")), ("name", .string(room.name)),
+            ("maximumMessageLength", .int(500)), ("maximumMessageRatePerSecond", .int(10)),
+            ("tags", .object(room.tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+        ]))
     }
 
     private func createParticipantToken(_ input: JSONValue) -> ServerReply {

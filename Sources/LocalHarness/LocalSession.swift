@@ -29,6 +29,7 @@ public final class LocalSession: @unchecked Sendable {
             env["IVS_CHAT_EVENTS_TEST_AWS_ROOTS"] = try pki.bundle(named: "aws-roots.pem", appendingTo: roots)
         }
         env["CHAT_ROOM_ARN"] = Self.demoRoom
+        ivs.setRoom(Self.demoRoom, IVSStandIn.RoomInfo(name: "local-demo"))
         env["AWS_LAMBDA_LOG_LEVEL"] = "INFO"
         multihost = handler == "multihostInvite" ? try MultihostSandbox(ivs: ivs) : nil
         // stageUpdated: the sample stage (owner and room tags) without the invites table.

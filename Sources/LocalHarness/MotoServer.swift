@@ -106,7 +106,7 @@ public final class MotoServer: @unchecked Sendable {
         region: IVSStandIn.region, retry: RetryPolicy(maxAttempts: 1))
 
     /// A loopback port nobody listens on right now.
-    private static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ServerError("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

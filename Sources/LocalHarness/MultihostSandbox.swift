@@ -27,6 +27,7 @@ public final class MultihostSandbox: @unchecked Sendable {
         ownsIVS = ivs == nil
         self.ivs = try ivs ?? IVSStandIn()
         self.ivs.setStage(Self.stageArn, Self.stage)
+        self.ivs.setRoom(Self.roomArn, IVSStandIn.RoomInfo(name: Self.stageName, tags: ["owner": Self.broadcaster]))
         ownsMoto = moto == nil
         do { self.moto = try moto ?? MotoServer() } catch { if ownsIVS { self.ivs.stop() }; throw error }
         self.table = table

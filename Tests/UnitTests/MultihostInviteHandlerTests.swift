@@ -41,6 +41,32 @@ final class FakeStages: StageService {
     }
 }
 
+/// Chat rooms and tokens from memory.
+final class FakeChatRooms: ChatRoomService {
+    var rooms: [String: ChatRoomDetails] = [:]
+    var lookups = 0
+    var issued: [(room: String, userId: String, capabilities: [ChatCapability], minutes: Int, attributes: [String: String])] = []
+    var failure: Error?
+
+    func roomDetails(arn: String, call: AWSCallContext) throws -> ChatRoomDetails {
+        lookups += 1
+        if let failure { throw failure }
+        guard let room = rooms[arn] else {
+            throw AWSError.service(AWSServiceError(service: "ivschat", operation: "GetRoom", type: "ResourceNotFoundException",
+                                                   message: "not found", status: 404, requestId: nil, attempts: 1))
+        }
+        return room
+    }
+
+    func issueChatToken(roomArn: String, userId: String, capabilities: [ChatCapability], sessionMinutes: Int,
+                        attributes: [String: String], call: AWSCallContext) throws -> ChatToken {
+        if let failure { throw failure }
+        issued.append((roomArn, userId, capabilities, sessionMinutes, attributes))
+        return ChatToken(token: Secret("SECRET-CHAT-\(issued.count)"), tokenExpirationTime: "2026-01-01T01:00:00Z",
+                         sessionExpirationTime: "2026-01-01T01:00:00Z")
+    }
+}
+
 /// An invite table in memory.
 final class FakeInviteStore: InviteStoring {
     var items: [String: Invite] = [:]
@@ -74,14 +100,16 @@ final class FakeInviteStore: InviteStoring {
     let stages = FakeStages()
     let store = FakeInviteStore()
     let chat = FakeChat()
+    let rooms = FakeChatRooms()
     var configuration = MultihostInviteConfiguration(table: "invites")
 
     init() {
         stages.stages[Self.stage] = StageDetails(arn: Self.stage, name: "demo", tags: ["owner": "host", "chatRoomArn": Self.room])
+        rooms.rooms[Self.room] = ChatRoomDetails(arn: Self.room, name: "demo", tags: ["owner": "host"])
     }
 
     func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler {
-        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, now: { now })
+        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, now: { now })
     }
 
     func send(_ method: String, _ path: String, body: String? = nil, caller: String? = "host",

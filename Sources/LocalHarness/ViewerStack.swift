@@ -1,0 +1,66 @@
+import Foundation
+import JSON
+
+/// The whole local world of the viewer page, on loopback: the IVS stand-in (control plane and the
+/// chat messaging WebSocket, plain HTTP so a browser connects without trusting a test CA), a moto
+/// DynamoDB with the invites table, the three functions (the real `bootstrap`, each under its own
+/// Runtime API emulator) and the `LocalAPIGateway` serving `web/`. Used by `make viewer`
+/// (`local-viewer`) and the browser test.
+public final class ViewerStack: @unchecked Sendable {
+    /// The sample channel (as in `events/stream-start.json`) and its room: the broadcaster's room,
+    /// which the sample stage also names, so stream events and invites reach the same viewers.
+    public static let channelArn = "arn:aws:ivs:us-east-1:123456789012:channel/12345678-1a23-4567-a1bc-1a2b34567890"
+    public static let roomArn = MultihostSandbox.roomArn
+
+    public let ivs: IVSStandIn
+    public let sandbox: MultihostSandbox
+    public let streamFunction: LocalFunction
+    public let inviteFunction: LocalFunction
+    public let stageFunction: LocalFunction
+    public let gateway: LocalAPIGateway
+
+    /// Starts everything; `port` is the page's port (0: any free one), `webRoot` the page's files.
+    public init(port: Int = 0, webRoot: String = BuildProducts.packageRoot + "/web", moto: MotoServer? = nil,
+                command: [String] = [BuildProducts.path("bootstrap")], echoLogs: Bool = false) throws {
+        ivs = try IVSStandIn()
+        var started: [LocalFunction] = []
+        do {
+            sandbox = try MultihostSandbox(ivs: ivs, moto: moto, table: "ivs-chat-events-viewer-\(UUID().uuidString.prefix(8))")
+            ivs.setRoom(Self.roomArn, IVSStandIn.RoomInfo(name: "streamcat-demo", tags: ["owner": MultihostSandbox.broadcaster]))
+            var env = sandbox.environment
+            env["CHAT_ROOM_ARN"] = Self.roomArn
+            env["AWS_LAMBDA_LOG_LEVEL"] = "INFO"
+            streamFunction = try LocalFunction(handler: "streamStarted", environment: env, command: command, echoLogs: echoLogs)
+            started.append(streamFunction)
+            env["ALLOW_GUESTS"] = "true"
+            inviteFunction = try LocalFunction(handler: "multihostInvite", environment: env, command: command, echoLogs: echoLogs)
+            started.append(inviteFunction)
+            stageFunction = try LocalFunction(handler: "stageUpdated", environment: env, command: command, echoLogs: echoLogs)
+            started.append(stageFunction)
+            let config = JSONValue.object([
+                ("apiBaseUrl", .string("")), ("chatEndpoint", .string(ivs.messagingURL)), ("region", .string(IVSStandIn.region)),
+                ("channelArn", .string(Self.channelArn)), ("stageArn", .string(MultihostSandbox.stageArn)),
+                ("player", .string("video")), ("playbackUrl", .string("/media/test-clip.webm")), ("localSignIn", .bool(true)),
+            ])
+            gateway = try LocalAPIGateway(
+                port: port, webRoot: webRoot, api: .init(inviteFunction),
+                eventRules: ["IVS Stream State Change": .init(streamFunction), "IVS Stage Update": .init(stageFunction)],
+                publicRoutes: ["/chat/guest-token", "/multihost/guest-viewer-token"], pageConfig: config)
+        } catch {
+            for f in started { f.stop() }
+            ivs.stop()
+            throw error
+        }
+    }
+
+    /// The page's address.
+    public var url: String { gateway.url }
+
+    /// Stops the page's server, the functions and the stand-ins.
+    public func stop() {
+        gateway.stop()
+        for f in [streamFunction, inviteFunction, stageFunction] { f.stop() }
+        sandbox.stop()
+        ivs.stop()
+    }
+}

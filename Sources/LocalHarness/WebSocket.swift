@@ -1,0 +1,115 @@
+import CCrypto
+import Foundation
+
+/// The server side of one WebSocket connection (RFC 6455) accepted by `HTTPServer`: text frames out
+/// (from any thread), client frames in on the connection's thread (masked, as clients must send
+/// them), pings answered, the close handshake honoured. Enough for the local IVS Chat stand-in.
+public final class WebSocketConnection: @unchecked Sendable {
+    private let channel: Channel
+    private var buffered: [UInt8]
+    private let writeLock = NSLock()
+    private let stateLock = NSLock()
+    private var closed = false
+    private var onText: (@Sendable (String) -> Void)?
+    private var onClose: (@Sendable () -> Void)?
+
+    init(channel: Channel, buffered: [UInt8]) {
+        self.channel = channel
+        self.buffered = buffered
+    }
+
+    /// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`: base64(SHA-1(key + the RFC's GUID)).
+    static func acceptValue(forKey key: String) -> String {
+        let input = Array((key.trimmingCharacters(in: .whitespaces) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)
+        var digest = [UInt8](repeating: 0, count: 20)
+        _ = SHA1(input, input.count, &digest)
+        return Data(digest).base64EncodedString()
+    }
+
+    /// Whether the connection is still open.
+    public var isOpen: Bool { stateLock.withLock { !closed } }
+
+    /// Called with each text message the client sends (set it in the session callback).
+    public func onText(_ handler: @escaping @Sendable (String) -> Void) { stateLock.withLock { onText = handler } }
+
+    /// Called once when the connection ends, whichever side ends it.
+    public func onClose(_ handler: @escaping @Sendable () -> Void) { stateLock.withLock { onClose = handler } }
+
+    /// Sends one text message; false when the connection is gone.
+    @discardableResult
+    public func send(text: String) -> Bool { sendFrame(opcode: 0x1, payload: Array(text.utf8)) }
+
+    /// Sends a close frame with `code` and `reason`, then ends the connection.
+    public func close(code: UInt16 = 1000, reason: String = "") {
+        _ = sendFrame(opcode: 0x8, payload: [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8.prefix(120)))
+        finish()
+    }
+
+    private func sendFrame(opcode: UInt8, payload: [UInt8]) -> Bool {
+        guard isOpen else { return false }
+        var frame: [UInt8] = [0x80 | opcode]
+        switch payload.count {
+        case ..<126: frame.append(UInt8(payload.count))
+        case ..<65536: frame += [126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: frame.append(127); frame += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+        }
+        frame += payload
+        return writeLock.withLock { channel.send(frame) }
+    }
+
+    private func finish() {
+        let callback: (@Sendable () -> Void)? = stateLock.withLock {
+            guard !closed else { return nil }
+            closed = true
+            return onClose
+        }
+        shutdown(channel.fd, Int32(SHUT_RDWR))
+        callback?()
+    }
+
+    /// Reads frames until the connection closes (run by `HTTPServer` on the connection's thread).
+    func readUntilClosed() {
+        defer { finish() }
+        while let (opcode, payload) = readFrame() {
+            switch opcode {
+            case 0x1:
+                let handler = stateLock.withLock { onText }
+                handler?(String(decoding: payload, as: UTF8.self))
+            case 0x8:
+                _ = sendFrame(opcode: 0x8, payload: Array(payload.prefix(2)))
+                return
+            case 0x9: _ = sendFrame(opcode: 0xA, payload: payload)
+            default: break  // binary, pong, continuation: not used by chat clients
+            }
+        }
+    }
+
+    /// One frame, unmasked; nil at the end of the stream or on a protocol error.
+    private func readFrame() -> (opcode: UInt8, payload: [UInt8])? {
+        guard let head = read(2) else { return nil }
+        let opcode = head[0] & 0x0F
+        let masked = head[1] & 0x80 != 0
+        var length = Int(head[1] & 0x7F)
+        if length == 126 {
+            guard let b = read(2) else { return nil }
+            length = Int(b[0]) << 8 | Int(b[1])
+        } else if length == 127 {
+            guard let b = read(8) else { return nil }
+            length = b.reduce(0) { $0 << 8 | Int($1) }
+        }
+        guard masked, length <= 1 << 20, let mask = read(4), var payload = read(length) else { return nil }
+        for i in payload.indices { payload[i] ^= mask[i & 3] }
+        return (opcode, payload)
+    }
+
+    private func read(_ count: Int) -> [UInt8]? {
+        while buffered.count < count {
+            var chunk = [UInt8](repeating: 0, count: 16384)
+            let n = chunk.withUnsafeMutableBytes { channel.receive($0.baseAddress!, $0.count) }
+            if n <= 0 { return nil }
+            buffered += chunk[0..<n]
+        }
+        defer { buffered.removeFirst(count) }
+        return Array(buffered[0..<count])
+    }
+}

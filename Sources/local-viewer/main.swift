@@ -1,0 +1,63 @@
+// local-viewer: the viewer page with everything behind it, on this machine (`make viewer`): the IVS
+// stand-in with its chat WebSocket, a moto DynamoDB, the three functions (the real `bootstrap` under
+// Runtime API emulators) and a local API gateway serving web/. Prints the page's address and the
+// commands that send events into it; Ctrl-C stops everything.
+import Foundation
+import LocalHarness
+
+/// Prints at once (unbuffered), so it interleaves rightly with the functions' log lines.
+func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+
+var port = 8080
+var args = CommandLine.arguments.dropFirst()
+while let arg = args.popFirst() {
+    switch arg {
+    case "--port": port = Int(args.popFirst() ?? "") ?? { fatalError("--port takes a number") }()
+    case "-h", "--help":
+        print("usage: local-viewer [--port N]   (default 8080; 0 picks a free port)")
+        exit(0)
+    default:
+        FileHandle.standardError.write(Data("local-viewer: unknown argument '\(arg)'\n".utf8))
+        exit(64)
+    }
+}
+
+let stack: ViewerStack
+do {
+    stack = try ViewerStack(port: port, echoLogs: true)
+} catch {
+    FileHandle.standardError.write(Data("local-viewer: could not start: \(error)\n".utf8))
+    exit(2)
+}
+let root = BuildProducts.packageRoot
+let host = stack.gateway.signIn(userId: MultihostSandbox.broadcaster, username: "host")
+let url = stack.url
+say("""
+
+Viewer page:   \(url)/?user=\(MultihostSandbox.guest)   (signed in as the sample invitee)
+               \(url)/?user=someone-else                (signed in, not invited)
+               \(url)/                                  (guest: receive-only chat token)
+
+Send events into it (each goes through the real bootstrap, as EventBridge or API Gateway would):
+  Stream Start:  curl -s --data @\(root)/events/stream-start.json \(url)/local/events
+  Stream End:    curl -s --data @\(root)/events/stream-end.json \(url)/local/events
+  Invite:        curl -s -H 'Authorization: Bearer \(host)' \\
+                      --data '{"userId":"\(MultihostSandbox.guest)"}' \(url)/multihost/invite
+
+Ctrl-C stops everything.
+
+""")
+
+signal(SIGINT, SIG_IGN)
+signal(SIGTERM, SIG_IGN)
+let stopSignals = [SIGINT, SIGTERM].map { sig in
+    let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+    source.setEventHandler {
+        say("\nstopping…")
+        stack.stop()
+        exit(0)
+    }
+    source.resume()
+    return source
+}
+withExtendedLifetime(stopSignals) { dispatchMain() }

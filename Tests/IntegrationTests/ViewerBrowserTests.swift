@@ -1,0 +1,127 @@
+import Foundation
+import HTTPTransport
+import JSON
+import LocalHarness
+import Testing
+
+/// The whole loop a viewer sees, in a real headless Chromium: EventBridge event → the real
+/// `bootstrap` → IVS Chat (the stand-in's WebSocket) → web/viewer.js → the player. Conditions are
+/// waited for with a bound, never slept for. On failure, screenshots go to .build/viewer-test/.
+@Suite(.serialized) struct ViewerBrowserTests {
+    typealias S = MultihostSandbox
+    static let screenshots = BuildProducts.packageRoot + "/.build/viewer-test"
+
+    /// The page's state, as a JavaScript expression.
+    static let video = "document.getElementById('player')"
+
+    @Test(.enabled(if: Browser.available, "needs chromium and chromium-driver (make test installs them)"))
+    func streamStartPlaysStreamEndStopsAndOnlyTheInviteeIsInvited() throws {
+        let stack = try ViewerStack(moto: MotoServer.shared())
+        defer { stack.stop() }
+        let driver = try Browser.Driver()
+        let invitee = try Browser(driver: driver, name: "invitee")
+        let other = try Browser(driver: driver, name: "other")
+        let guest = try Browser(driver: driver, name: "guest")
+        let browsers = [invitee, other, guest]
+        var failed = false
+        func check(_ ok: Bool, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            if !ok {
+                failed = true
+                Issue.record("\(what)", sourceLocation: sourceLocation)
+            }
+        }
+        defer {
+            if failed {
+                for b in browsers { try? b.screenshot(to: "\(Self.screenshots)/\(b.name).png") }
+            }
+        }
+
+        try invitee.open("\(stack.url)/?user=\(S.guest)")
+        try other.open("\(stack.url)/?user=someone-else")
+        try guest.open(stack.url + "/")
+        for b in browsers { check(b.wait(until: "window.viewer && window.viewer.connected"), "\(b.name) connects to chat") }
+        check(try guest.run("return window.viewer.userId") .stringValue?.hasPrefix("guest-") == true, "the guest has a guest id")
+
+        // Before any event: offline, nothing playing.
+        for b in browsers {
+            check(try b.run("return document.getElementById('status').textContent") == .string("offline"), "\(b.name) shows offline")
+            check(try b.run("return \(Self.video).paused") == .bool(true), "\(b.name)'s player is paused")
+        }
+
+        // Stream Start through the real bootstrap: every viewer's player starts, and its time advances.
+        try Self.deliver(try Self.sample("stream-start"), to: stack)
+        for b in browsers {
+            check(b.wait(until: "window.viewer.live && !\(Self.video).paused && \(Self.video).currentTime > 0.2"), "\(b.name) plays")
+            let t = try b.run("return \(Self.video).currentTime").numberText.flatMap(Double.init) ?? 0
+            check(b.wait(until: "\(Self.video).currentTime > \(t) + 0.2"), "\(b.name)'s playback advances")
+            check(try b.run("return document.getElementById('status').textContent") == .string("live"), "\(b.name) shows live")
+        }
+
+        // EventBridge redelivers it: it reaches the page and changes nothing.
+        try Self.deliver(try Self.sample("stream-start"), to: stack)
+        for b in browsers {
+            check(b.wait(until: "window.viewer.duplicates === 1"), "\(b.name) recognises the repeat")
+            check(try b.run("return [window.viewer.playStarts, window.viewer.live, \(Self.video).paused]")
+                  == .array([.int(1), .bool(true), .bool(false)]), "\(b.name) keeps playing, started once")
+        }
+
+        // While live, the broadcaster invites the sample invitee: only that page shows the toast.
+        let host = stack.gateway.signIn(userId: S.broadcaster, username: "host")
+        let invite = try CurlConnection().perform(HTTPRequest(
+            method: "POST", url: stack.url + "/multihost/invite",
+            headers: [("Authorization", "Bearer \(host)"), ("Content-Type", "application/json")],
+            body: Array(#"{"userId":"\#(S.guest)","stageArn":"\#(S.stageArn)"}"#.utf8)))
+        check(invite.status == 201, "invite answered \(invite.status): \(invite.text)")
+        let received = "window.viewer.received === 3"
+        for b in browsers { check(b.wait(until: received), "\(b.name) receives the invite event") }
+        check(invitee.wait(until: "!document.getElementById('toast').hidden"), "the invitee sees the toast")
+        for b in [other, guest] {
+            check(try b.run("return [document.getElementById('toast').hidden, window.viewer.invitesShown]") == .array([.bool(true), .int(0)]),
+                  "\(b.name) sees no toast")
+        }
+
+        // Joining gets the participant token, which the page never shows.
+        try invitee.screenshot(to: "\(Self.screenshots)/invited.png")
+        try invitee.click("#join")
+        check(invitee.wait(until: "window.viewer.joined"), "the invitee joins")
+        let text = try invitee.run("return document.body.innerText").stringValue ?? ""
+        check(text.contains("participant token received"), "the page says it got a token: \(text)")
+        check(!text.contains("eyJhbGciOiJLTVMi"), "the page never shows the token")
+        try invitee.screenshot(to: "\(Self.screenshots)/joined.png")
+
+        // The chat connection drops (session over, network gone): each page reconnects with a new token.
+        let tokensBefore = stack.ivs.requestCount(for: "CreateChatToken")
+        stack.ivs.messaging.closeAll()
+        for b in browsers { check(b.wait(until: "window.viewer.connects === 2 && window.viewer.connected"), "\(b.name) reconnects") }
+        check(stack.ivs.requestCount(for: "CreateChatToken") == tokensBefore + 3, "each reconnection used a new token")
+
+        // Stream End (after the reconnection) stops it; a Stream Start older than it (late, out of order) is ignored.
+        try Self.deliver(try Self.sample("stream-end"), to: stack)
+        for b in browsers {
+            check(b.wait(until: "!window.viewer.live && \(Self.video).paused"), "\(b.name) stops")
+            check(try b.run("return document.getElementById('status').textContent") == .string("offline"), "\(b.name) shows offline again")
+        }
+        let late = try Self.sample("stream-start").replacingOccurrences(of: "01234567-0123-0123-0123-012345678901", with: "late-start-event")
+        try Self.deliver(late, to: stack)
+        for b in browsers {
+            check(b.wait(until: "window.viewer.stale === 1"), "\(b.name) ignores the late start")
+            check(try b.run("return window.viewer.live") == .bool(false), "\(b.name) stays offline")
+        }
+    }
+
+    static func sample(_ name: String) throws -> String {
+        try String(contentsOfFile: BuildProducts.packageRoot + "/events/\(name).json", encoding: .utf8)
+    }
+
+    /// Hands an EventBridge event to the stack, as the rule would; the function must answer.
+    static func deliver(_ event: String, to stack: ViewerStack) throws {
+        let answer = try CurlConnection().perform(HTTPRequest(method: "POST", url: stack.url + "/local/events", body: Array(event.utf8)))
+        let outcome = try JSONValue.parse(answer.body)
+        #expect(outcome["outcome"] == .string("response"), "\(answer.text)")
+    }
+}
+
+extension JSONValue {
+    /// A number's text, as parsed.
+    var numberText: String? { if case let .number(text) = self { text } else { nil } }
+}

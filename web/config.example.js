@@ -1,0 +1,17 @@
+// The viewer page's settings on AWS: copy to config.js beside index.html and fill in.
+// (`make viewer` serves its own config.js, pointing at the local stack.)
+window.IVS_CHAT_EVENTS_CONFIG = {
+  // The HTTP API of the stack (Outputs: InviteApiUrl), without a trailing slash.
+  apiBaseUrl: "https://abcdef1234.execute-api.us-east-1.amazonaws.com",
+  // The region of the chat room: clients connect to wss://edge.ivschat.<region>.amazonaws.com.
+  region: "us-east-1",
+  // The channel this page plays: STREAM_STARTED / STREAM_ENDED of other channels are ignored, and the
+  // chat token is for this channel's room (CHANNEL_ROOM_MAP, else ChatRoomArn).
+  channelArn: "arn:aws:ivs:us-east-1:123456789012:channel/AbCdEf012345",
+  // The channel's playback URL, played with the IVS player.
+  player: "ivs",
+  playbackUrl: "https://abcdef.us-east-1.playback.live-video.net/api/video/v1/us-east-1.123456789012.channel.AbCdEf012345.m3u8",
+  // Your sign-in (e.g. Cognito) stores the signed-in user's JWT here; without one the page is a guest
+  // (which needs AllowGuests=true on the stack).
+  idToken: () => sessionStorage.getItem("ivs-chat-events.idToken"),
+};
