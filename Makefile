@@ -6,15 +6,16 @@ EVENT ?= events/stream-start.json
 BIN := .build/debug
 
 # System packages the build needs (Debian/Ubuntu names); the tests need a few more: patchelf and
-# dpkg-dev and zlib1g-dev (packaging, minimal libcurl), bubblewrap (empty-root run), python3-venv (tool virtualenvs).
+# dpkg-dev and zlib1g-dev (packaging, minimal libcurl), bubblewrap (empty-root run), python3-venv (tool
+# virtualenvs), chromium and chromium-driver (the viewer page's browser test).
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config
-TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv zlib1g-dev
+TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv zlib1g-dev chromium chromium-driver
 # Python tools of the tests (botocore cross-check, moto_server for DynamoDB, cfn-lint), taken from
 # the machine when it has them, else installed into this virtualenv.
 TEST_VENV := .venv-test
 .DEFAULT_GOAL := build
 
-.PHONY: deps test-deps build test invoke demo bench clean
+.PHONY: deps test-deps build test invoke demo viewer bench clean
 
 # apt-get install, as root or through sudo, or a clear message where there is no apt-get.
 define apt_install
@@ -32,7 +33,7 @@ deps:
 
 ## test-deps: what the tests use besides the build: packaging tools and Python tools.
 test-deps: deps
-	@for tool in patchelf bwrap dpkg-source; do command -v $$tool >/dev/null || { $(call apt_install,$(TEST_APT_PACKAGES)); break; }; done
+	@for tool in patchelf bwrap dpkg-source chromium chromedriver; do command -v $$tool >/dev/null || { $(call apt_install,$(TEST_APT_PACKAGES)); break; }; done
 	@if ! python3 -c 'import botocore, moto, flask' 2>/dev/null || ! command -v cfn-lint >/dev/null; then \
 		[ -x $(TEST_VENV)/bin/cfn-lint ] || { echo "Installing moto, boto3, cfn-lint into $(TEST_VENV)…"; \
 			python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q 'moto[server]' boto3 cfn-lint; }; \
@@ -57,6 +58,15 @@ demo: build
 	$(BIN)/local-invoke --handler streamStarted $(foreach e,$(wildcard events/stream-*.json),--event $(e))
 	$(BIN)/local-invoke --handler multihostInvite --event events/invite.json --event events/invites-list.json --event events/join.json
 	$(BIN)/local-invoke --handler stageUpdated $(foreach e,$(wildcard events/stage-*.json),--event $(e))
+	$(BIN)/local-invoke --handler multihostInvite --env ALLOW_GUESTS=true --event events/chat-token.json --event events/guest-chat-token.json
+
+## viewer: the viewer page (web/) with everything behind it on localhost: the three functions (the real
+##   bootstrap), the IVS stand-in with its chat WebSocket, DynamoDB (moto), a local API gateway. Prints
+##   the page's URL and the commands that send Stream Start / Stream End / an invite; Ctrl-C stops it.
+##   VIEWER_PORT=8080 by default.
+VIEWER_PORT ?= 8080
+viewer: build test-deps
+	PATH="$(CURDIR)/$(TEST_VENV)/bin:$$PATH" $(BIN)/local-viewer --port $(VIEWER_PORT)
 
 ## bench: release build (Swift stdlib linked statically, as deployed), then the A/B benchmarks against
 ##   the Python peer in .venv-bench (console table, BENCHMARKS.md, bench/latency.png). BENCH_ARGS=--quick: short run.

@@ -187,7 +187,7 @@ function loadIVSPlayer() {
   if (window.IVSPlayer) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const script = document.createElement("script");
-    script.src = "https://player.live-video.net/1.34.0/amazon-ivs-player.min.js";
+    script.src = "https://player.live-video.net/1.44.0/amazon-ivs-player.min.js";
     script.onload = resolve;
     script.onerror = reject;
     document.head.appendChild(script);

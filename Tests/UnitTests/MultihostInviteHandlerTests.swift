@@ -493,3 +493,94 @@ func base64(_ text: String) -> String {
         #expect("\(invite)".contains("s3cr3t") == false)
     }
 }
+
+/// Chat tokens (`ChatTokenRoutes.swift`).
+extension MultihostInviteHandlerTests {
+    // MARK: - Chat tokens
+
+    static let channel = "arn:aws:ivs:us-east-1:123456789012:channel/AbCdEf012345"
+    static let channelRoom = "arn:aws:ivschat:us-east-1:123456789012:room/ChannelRoom1"
+
+    func chatToken(_ body: String = "{}", caller: String? = "viewer", claims: [String: String] = [:], path: String = "/chat/token",
+                   to handler: MultihostInviteHandler? = nil) -> (status: Int, body: JSONValue, text: String) {
+        var all = claims
+        if let caller { all["sub"] = caller }
+        let request = HTTPAPIRequest(method: "POST", path: path, body: Array(body.utf8), claims: all)
+        let response = (handler ?? self.handler()).respond(to: request, call: AWSCallContext(deadline: Int64.max / 2))
+        return (response.statusCode, response.body ?? .null, String(decoding: response.serialized(), as: UTF8.self))
+    }
+
+    @Test func chatTokenRoomComesFromStageChannelOrConfigurationNeverTheClient() {
+        configuration.defaultRoom = Self.room
+        configuration.roomsByChannel = [Self.channel: Self.channelRoom]
+        rooms.rooms[Self.channelRoom] = ChatRoomDetails(arn: Self.channelRoom, name: "c", tags: [:])
+        let handler = handler()
+        #expect(chatToken(#"{"stageArn":"\#(Self.stage)"}"#, to: handler).body["roomArn"] == .string(Self.room))
+        #expect(chatToken(#"{"channelArn":"\#(Self.channel)"}"#, to: handler).body["roomArn"] == .string(Self.channelRoom))
+        let unmapped = "arn:aws:ivs:us-east-1:123456789012:channel/Other1"
+        #expect(chatToken(#"{"channelArn":"\#(unmapped)"}"#, to: handler).body["roomArn"] == .string(Self.room))
+        #expect(chatToken(#"{"roomArn":"arn:aws:ivschat:us-east-1:123456789012:room/Mine"}"#, to: handler).body["roomArn"] == .string(Self.room))
+        #expect(rooms.issued.map(\.room) == [Self.room, Self.channelRoom, Self.room, Self.room])
+        #expect(rooms.issued.allSatisfy { $0.userId == "viewer" && $0.minutes == 60 })
+    }
+
+    @Test func chatTokenIsTheCallersWithUsernameAndModerationForTheRoomsOwnerOnly() {
+        configuration.defaultRoom = Self.room
+        configuration.chatSessionMinutes = 180
+        let handler = handler()
+        let viewer = chatToken(caller: "viewer", claims: ["username": "Vee"], to: handler)
+        #expect(viewer.status == 200)
+        #expect(viewer.body["userId"] == .string("viewer") && viewer.body["token"] == .string("SECRET-CHAT-1"))
+        #expect(viewer.body["capabilities"] == .array([.string("SEND_MESSAGE")]))
+        #expect(rooms.issued[0].attributes == ["username": "Vee"] && rooms.issued[0].minutes == 180)
+        let owner = chatToken(caller: "host", to: handler)
+        #expect(rooms.issued[1].capabilities == [.sendMessage, .disconnectUser, .deleteMessage])
+        #expect(owner.body["capabilities"]?.arrayValue?.count == 3)
+        // The room's tags are looked up once for both (cached).
+        #expect(rooms.lookups == 1)
+        #expect(chatToken(caller: nil, to: handler).status == 401)
+    }
+
+    @Test func chatTokenFailuresAreClearAnswers() {
+        #expect(chatToken().status == 400)  // no room configured at all
+        configuration.defaultRoom = "arn:aws:ivschat:us-east-1:123456789012:room/Gone"
+        let missing = chatToken()
+        #expect(missing.status == 404 && missing.body["message"]?.stringValue?.contains("does not exist") == true)
+        configuration.defaultRoom = Self.room
+        #expect(chatToken(#"{"channelArn":"arn:aws:ivs:us-east-1:123456789012:stage/X"}"#).status == 400)
+        #expect(chatToken(#"{"stageArn":"arn:aws:ivs:us-east-1:123456789012:stage/Nope"}"#).status == 404)
+        rooms.failure = AWSError.service(AWSServiceError(service: "ivschat", operation: "CreateChatToken", type: "ThrottlingException",
+                                                         message: "slow down", status: 429, requestId: nil, attempts: 3))
+        let busy = chatToken()
+        #expect(busy.status == 503 && !busy.text.contains("SECRET"))
+    }
+
+    @Test func guestsOnlyWhenAllowedAndNeverUnderAClaimedIdentity() {
+        configuration.defaultRoom = Self.room
+        #expect(chatToken(caller: nil, path: "/chat/guest-token").status == 403)
+        #expect(chatToken(caller: nil, path: "/multihost/guest-viewer-token").status == 403)
+        configuration.allowGuests = true
+        let handler = handler()
+        let guest = chatToken(caller: "host", claims: ["username": "H"], path: "/chat/guest-token", to: handler)
+        #expect(guest.status == 200)
+        let id = guest.body["userId"]?.stringValue ?? ""
+        #expect(id.hasPrefix("guest-") && id.count == 22)
+        #expect(rooms.issued.last?.capabilities == [] && rooms.issued.last?.attributes == [:])
+        #expect(rooms.lookups == 0)
+        let watch = chatToken(#"{"stageArn":"\#(Self.stage)"}"#, caller: nil, path: "/multihost/guest-viewer-token", to: handler)
+        #expect(watch.status == 200 && stages.capabilities.last == [.subscribe] && stages.issued.last?.userId.hasPrefix("guest-") == true)
+        let get = HTTPAPIRequest(method: "GET", path: "/chat/guest-token")
+        #expect(handler.respond(to: get, call: AWSCallContext(deadline: Int64.max / 2)).statusCode == 404)
+    }
+
+    @Test func chatConfigurationFromEnvironment() throws {
+        let env = ["INVITES_TABLE": "t-1", "ALLOW_GUESTS": "true", "CHAT_SESSION_MINUTES": "15", "USERNAME_CLAIM": "cognito:username",
+                   "CHANNEL_ROOM_MAP": #"{"\#(Self.channel)":"\#(Self.channelRoom)"}"#]
+        let c = try MultihostInviteConfiguration.fromEnvironment { env[$0] }
+        #expect(c.allowGuests && c.chatSessionMinutes == 15 && c.usernameClaim == "cognito:username" && c.roomsByChannel == [Self.channel: Self.channelRoom])
+        for env in [["ALLOW_GUESTS": "maybe"], ["CHAT_SESSION_MINUTES": "181"], ["CHANNEL_ROOM_MAP": #"{"c":"not-a-room"}"#]] {
+            let all = env.merging(["INVITES_TABLE": "t-1"]) { $1 }
+            #expect(throws: InitError.self) { try MultihostInviteConfiguration.fromEnvironment { all[$0] } }
+        }
+    }
+}
