@@ -34,15 +34,24 @@ extension IVSChatClient: ChatRoomService {
 ///   `username` comes from `USERNAME_CLAIM`. They may send messages; the room's owner (its `owner`
 ///   tag, from `GetRoom`) may also disconnect users and delete messages.
 /// - A guest gets a random `guest-…` id and no capabilities: it receives events and messages only.
+/// - As StreamCat's `/api/chat/token`: attributes `username` and `isGuest`, `isAdmin` in the answer, and
+///   a `chatArn` in the body must be the room.
 extension MultihostInviteHandler {
     func chatToken(_ request: HTTPAPIRequest, caller: String, guest: Bool, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …} or {\"channelArn\": …} or {}", allowEmpty: true)
         let room = try chatRoom(for: body, call: call)
+        // StreamCat's clients name the room they expect: it must be this one.
+        if let chatArn = try body.string("chatArn", maxLength: 128), chatArn != room {
+            throw .forbidden("chatArn is not the chat room of this stage or channel")
+        }
         var capabilities: [ChatCapability] = []
-        var attributes: [String: String] = [:]
+        // StreamCat's sender attributes: `username` (from USERNAME_CLAIM) and `isGuest`.
+        var attributes = ["isGuest": guest ? "true" : "false"]
+        var isOwner = false
         if !guest {
             capabilities = [.sendMessage]
-            if try roomOwner(room, call: call) == caller { capabilities += [.disconnectUser, .deleteMessage] }
+            isOwner = try roomOwner(room, call: call) == caller
+            if isOwner { capabilities += [.disconnectUser, .deleteMessage] }
             if let name = request.claims[configuration.usernameClaim], !name.isEmpty { attributes["username"] = String(name.prefix(128)) }
         }
         let token: ChatToken
@@ -53,8 +62,9 @@ extension MultihostInviteHandler {
         Log.info("chat token for \(caller) in \(room) [\(capabilities.map(\.rawValue).joined(separator: ","))] until \(token.sessionExpirationTime ?? "?")")
         var members: [(key: String, value: JSONValue)] = [
             ("token", .string(token.token.reveal)), ("userId", .string(caller)), ("roomArn", .string(room)),
-            ("capabilities", .array(capabilities.map { .string($0.rawValue) })),
+            ("capabilities", .array(capabilities.map { .string($0.rawValue) })), ("isAdmin", .bool(isOwner)),
         ]
+        if let name = attributes["username"] { members.append(("username", .string(name))) }
         if let t = token.tokenExpirationTime { members.append(("tokenExpirationTime", .string(t))) }
         if let t = token.sessionExpirationTime { members.append(("sessionExpirationTime", .string(t))) }
         return HTTPAPIResponse(statusCode: 200, body: .object(members))

@@ -33,8 +33,9 @@ public enum ServerReply: Sendable {
     /// Answer with only part of the headers, then reset the connection.
     case resetMidResponse
     /// Accept a WebSocket upgrade (RFC 6455), naming `subprotocol` when the client offered one;
-    /// `session` gets the open connection on the connection's own thread, which then reads its
-    /// frames until it closes. Plain-HTTP servers only.
+    /// `session` gets the connection (to keep, and to set its callbacks; it must not send from there)
+    /// just before the 101 answer goes out; the connection's thread then reads its frames until it
+    /// closes. Plain-HTTP servers only.
     case webSocket(subprotocol: String?, session: @Sendable (WebSocketConnection) -> Void)
 
     /// A JSON answer.
@@ -194,9 +195,9 @@ public final class HTTPServer: @unchecked Sendable {
                 var head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 head += "Sec-WebSocket-Accept: \(WebSocketConnection.acceptValue(forKey: key))\r\n"
                 if let subprotocol { head += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }
-                guard channel.send(Array((head + "\r\n").utf8)) else { return }
                 let connection = WebSocketConnection(channel: channel, buffered: reader.takeBuffered())
-                session(connection)
+                // Registered before the client learns it is open; no frame goes out ahead of the 101.
+                guard connection.open(handshake: Array((head + "\r\n").utf8), session: session) else { return }
                 connection.readUntilClosed()
                 return
             case let .respond(status, headers, body):

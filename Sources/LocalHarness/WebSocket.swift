@@ -26,6 +26,15 @@ public final class WebSocketConnection: @unchecked Sendable {
         return Data(digest).base64EncodedString()
     }
 
+    /// Hands the connection to `session`, then sends the handshake answer, both under the write lock,
+    /// so that the session knows the connection before the client does and no frame precedes the answer.
+    func open(handshake: [UInt8], session: (WebSocketConnection) -> Void) -> Bool {
+        writeLock.withLock {
+            session(self)
+            return channel.send(handshake)
+        }
+    }
+
     /// Whether the connection is still open.
     public var isOpen: Bool { stateLock.withLock { !closed } }
 

@@ -532,10 +532,11 @@ extension MultihostInviteHandlerTests {
         #expect(viewer.status == 200)
         #expect(viewer.body["userId"] == .string("viewer") && viewer.body["token"] == .string("SECRET-CHAT-1"))
         #expect(viewer.body["capabilities"] == .array([.string("SEND_MESSAGE")]))
-        #expect(rooms.issued[0].attributes == ["username": "Vee"] && rooms.issued[0].minutes == 180)
+        #expect(rooms.issued[0].attributes == ["username": "Vee", "isGuest": "false"] && rooms.issued[0].minutes == 180)
+        #expect(viewer.body["isAdmin"] == .bool(false) && viewer.body["username"] == .string("Vee"))
         let owner = chatToken(caller: "host", to: handler)
         #expect(rooms.issued[1].capabilities == [.sendMessage, .disconnectUser, .deleteMessage])
-        #expect(owner.body["capabilities"]?.arrayValue?.count == 3)
+        #expect(owner.body["capabilities"]?.arrayValue?.count == 3 && owner.body["isAdmin"] == .bool(true))
         // The room's tags are looked up once for both (cached).
         #expect(rooms.lookups == 1)
         #expect(chatToken(caller: nil, to: handler).status == 401)
@@ -549,6 +550,8 @@ extension MultihostInviteHandlerTests {
         configuration.defaultRoom = Self.room
         #expect(chatToken(#"{"channelArn":"arn:aws:ivs:us-east-1:123456789012:stage/X"}"#).status == 400)
         #expect(chatToken(#"{"stageArn":"arn:aws:ivs:us-east-1:123456789012:stage/Nope"}"#).status == 404)
+        #expect(chatToken(#"{"chatArn":"arn:aws:ivschat:us-east-1:123456789012:room/Other"}"#).status == 403)
+        #expect(chatToken(#"{"chatArn":"\#(Self.room)"}"#).status == 200)
         rooms.failure = AWSError.service(AWSServiceError(service: "ivschat", operation: "CreateChatToken", type: "ThrottlingException",
                                                          message: "slow down", status: 429, requestId: nil, attempts: 3))
         let busy = chatToken()
@@ -565,7 +568,7 @@ extension MultihostInviteHandlerTests {
         #expect(guest.status == 200)
         let id = guest.body["userId"]?.stringValue ?? ""
         #expect(id.hasPrefix("guest-") && id.count == 22)
-        #expect(rooms.issued.last?.capabilities == [] && rooms.issued.last?.attributes == [:])
+        #expect(rooms.issued.last?.capabilities == [] && rooms.issued.last?.attributes == ["isGuest": "true"])
         #expect(rooms.lookups == 0)
         let watch = chatToken(#"{"stageArn":"\#(Self.stage)"}"#, caller: nil, path: "/multihost/guest-viewer-token", to: handler)
         #expect(watch.status == 200 && stages.capabilities.last == [.subscribe] && stages.issued.last?.userId.hasPrefix("guest-") == true)
