@@ -12,6 +12,9 @@ let package = Package(
         .executable(name: "bootstrap", targets: ["bootstrap"]),
         .executable(name: "local-invoke", targets: ["local-invoke"]),
         .executable(name: "bench", targets: ["bench"]),
+        // The shipped modules, for the fuzz targets' package (Fuzz/, issue #12).
+        .library(name: "IVSChatEventsModules",
+                 targets: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime", "AWSCore", "AWSServices", "Handlers"]),
     ],
     targets: [
         // System libraries, through small module maps.

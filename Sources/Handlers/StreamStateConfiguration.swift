@@ -23,10 +23,11 @@ public struct StreamStateConfiguration: Sendable {
     }
 
     /// Reads and checks the configuration; any problem is an init error naming the variable.
-    public static func fromEnvironment() throws(InitError) -> StreamStateConfiguration {
-        let room = try HandlerRegistry.configuredRoom()
+    /// `lookup` reads a variable (the process environment unless replaced, e.g. by tests and fuzzing).
+    public static func fromEnvironment(lookup: (String) -> String? = Environment.nonEmpty) throws(InitError) -> StreamStateConfiguration {
+        let room = try HandlerRegistry.configuredRoom(lookup: lookup)
         var rooms: [String: String] = [:]
-        if let text = Environment.nonEmpty("CHANNEL_ROOM_MAP") {
+        if let text = lookup("CHANNEL_ROOM_MAP") {
             for (channel, value) in try stringMap(text, variable: "CHANNEL_ROOM_MAP") {
                 if let problem = IVSConstraints.roomARNProblem(value) {
                     throw .invalidConfiguration("CHANNEL_ROOM_MAP: room for \(channel): \(problem)")
@@ -38,7 +39,7 @@ public struct StreamStateConfiguration: Sendable {
             throw .invalidConfiguration("no chat room configured: set CHAT_ROOM_ARN (an arn:aws:ivschat:…:room/… ARN) or CHANNEL_ROOM_MAP")
         }
         var names = Dictionary(uniqueKeysWithValues: defaultEventMap)
-        if let text = Environment.nonEmpty("STREAM_EVENT_MAP") {
+        if let text = lookup("STREAM_EVENT_MAP") {
             names = [:]
             for (streamEvent, chatEvent) in try stringMap(text, variable: "STREAM_EVENT_MAP") {
                 guard (1...100).contains(chatEvent.count) else {
