@@ -46,7 +46,11 @@ func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         check(credentials.sessionToken?.reveal == json?["Token"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }, "token changed")
         if let text = json?["Expiration"]?.stringValue { check(expires == UTCTimestamp.parseISO8601(text), "expiry changed") }
         let printed = "\(credentials)"
-        for secret in secrets { check(!containsBytes(printed.utf8, secret.utf8), "credentials print a secret") }
+        // (The access key id and the source are printed by design: a "secret" that is part of them is not one.)
+        let shown = credentials.accessKeyId + " " + credentials.source + " AWSCredentials(accessKeyId: secretAccessKey: <redacted>, sessionToken: none)"
+        for secret in secrets where !containsBytes(shown.utf8, secret.utf8) {
+            check(!containsBytes(printed.utf8, secret.utf8), "credentials print a secret")
+        }
     } catch {
         let expiration = json?["Expiration"]?.stringValue ?? ""
         for secret in secrets where !containsBytes(template.utf8, secret.utf8) && !containsBytes(expiration.utf8, secret.utf8) {
