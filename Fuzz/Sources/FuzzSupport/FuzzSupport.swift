@@ -36,11 +36,7 @@ public func containsBytes<H: Collection, N: Collection>(_ haystack: H, _ needle:
     let h = Array(haystack), n = Array(needle)
     if n.isEmpty { return true }
     if h.count < n.count { return false }
-    outer: for i in 0...(h.count - n.count) {
-        for j in 0..<n.count where h[i + j] != n[j] { continue outer }
-        return true
-    }
-    return false
+    return h.withUnsafeBytes { hb in n.withUnsafeBytes { nb in memmem(hb.baseAddress, hb.count, nb.baseAddress, nb.count) != nil } }
 }
 
 /// The input split into lines as libcurl hands header lines over: each with its line end, if any.
