@@ -15,7 +15,7 @@ TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv zlib1g-dev chromi
 TEST_VENV := .venv-test
 .DEFAULT_GOAL := build
 
-.PHONY: deps test-deps build test invoke demo viewer bench clean
+.PHONY: deps test-deps build test invoke demo viewer bench clean fuzz
 
 # apt-get install, as root or through sudo, or a clear message where there is no apt-get.
 define apt_install
@@ -67,6 +67,12 @@ demo: build
 VIEWER_PORT ?= 8080
 viewer: build test-deps
 	PATH="$(CURDIR)/$(TEST_VENV)/bin:$$PATH" $(BIN)/local-viewer --port $(VIEWER_PORT)
+
+## fuzz: libFuzzer targets (Fuzz/) for every parser of untrusted input, FUZZ_SECONDS (default 60) each;
+##   fails on any crash or property violation (scripts/fuzz.sh). FUZZ_TARGETS="fuzz-json …": some only.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
 
 ## bench: release build (Swift stdlib linked statically, as deployed), then the A/B benchmarks against
 ##   the Python peer in .venv-bench (console table, BENCHMARKS.md, bench/latency.png). BENCH_ARGS=--quick: short run.

@@ -13,6 +13,9 @@ let package = Package(
         .executable(name: "local-invoke", targets: ["local-invoke"]),
         .executable(name: "local-viewer", targets: ["local-viewer"]),
         .executable(name: "bench", targets: ["bench"]),
+        // The shipped modules, for the fuzz targets' package (Fuzz/, issue #12).
+        .library(name: "IVSChatEventsModules",
+                 targets: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime", "AWSCore", "AWSServices", "Handlers"]),
     ],
     targets: [
         // System libraries, through small module maps.

@@ -122,8 +122,8 @@ public final class AWSCredentialsProvider: @unchecked Sendable, CustomStringConv
         throw AWSCredentialsError("container credentials endpoint \(target): \(lastProblem)")
     }
 
-    /// Reads the endpoint's answer. Never echoes its values.
-    static func parse(_ body: [UInt8], from target: String) throws(AWSCredentialsError) -> (AWSCredentials, Int64) {
+    /// Reads the endpoint's answer. Never echoes its values. (SPI for the fuzz targets.)
+    @_spi(Fuzzing) public static func parse(_ body: [UInt8], from target: String) throws(AWSCredentialsError) -> (AWSCredentials, Int64) {
         guard let json = try? JSONValue.parse(body), let id = json["AccessKeyId"]?.stringValue, !id.isEmpty,
               let secret = json["SecretAccessKey"]?.stringValue, !secret.isEmpty else {
             throw AWSCredentialsError("container credentials endpoint \(target): the answer lacks AccessKeyId or SecretAccessKey")

@@ -62,7 +62,8 @@ public struct AWSEndpoint: Sendable, Equatable {
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         var authority = String(rest[..<slash])
         let path = String(rest[slash...])
-        guard !authority.isEmpty, !authority.contains("@"), !authority.contains("?"), !path.contains("?"), !path.contains("#") else {
+        // A host is required: `http://:4566` names only a port (found by fuzzing, issue #12).
+        guard !authority.isEmpty, !authority.hasPrefix(":"), !authority.contains("@"), !authority.contains("?"), !path.contains("?"), !path.contains("#") else {
             throw AWSConfigurationError("endpoint URL \(url) is not of the form scheme://host[:port][/path]")
         }
         let defaultPort = scheme == "https" ? ":443" : ":80"

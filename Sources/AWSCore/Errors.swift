@@ -101,7 +101,8 @@ public struct AWSServiceError: Error, Sendable, CustomStringConvertible {
 
     /// Reads an error answer: type from `x-amzn-ErrorType` (up to `:`), else body `__type` (after `#`)
     /// or `code`; message from `message`, `Message` or `exceptionMessage`, made safe to log with
-    /// `safeMessage` (`secrets`: the caller's credentials, removed wherever they are echoed).
+    /// `safeMessage` (`secrets`: the caller's credentials, removed wherever they are echoed, in the type and
+    /// request id too).
     public init(service: String, operation: String, response: HTTPResponse, attempts: Int, redacting secrets: [String] = []) {
         let body = try? JSONValue.parse(response.body)
         var type = response.header("x-amzn-ErrorType").map { String($0.prefix { $0 != ":" }) } ?? ""
@@ -110,9 +111,11 @@ public struct AWSServiceError: Error, Sendable, CustomStringConvertible {
         }
         if type.isEmpty { type = "HTTP \(response.status)" }
         let message = body?["message"]?.stringValue ?? body?["Message"]?.stringValue ?? body?["exceptionMessage"]?.stringValue
-            ?? (body == nil ? String(response.text.prefix(200)) : "")
-        self.init(service: service, operation: operation, type: type, message: Self.safeMessage(message, redacting: secrets), status: response.status,
-                  requestId: response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id"), attempts: attempts)
+            // Redacted before it is cut: a cut through a credential would leave a part that no longer matches.
+            ?? (body == nil ? String(Self.redact(secrets, in: response.text).prefix(200)) : "")
+        let requestId = response.header("x-amzn-RequestId") ?? response.header("x-amz-request-id")
+        self.init(service: service, operation: operation, type: Self.redact(secrets, in: type), message: Self.safeMessage(message, redacting: secrets),
+                  status: response.status, requestId: requestId.map { Self.redact(secrets, in: $0) }, attempts: attempts)
     }
 
     /// A service message fit for logs and error bodies: signature errors echo the canonical request
@@ -123,11 +126,34 @@ public struct AWSServiceError: Error, Sendable, CustomStringConvertible {
         for marker in ["The Canonical String", "The String-to-Sign", "Canonical String for this request"] {
             if let r = message.firstRange(of: marker) { message = String(message[..<r.lowerBound]) }
         }
-        for secret in secrets where secret.count >= 8 {
-            message = message.replacing(secret, with: "<redacted>")
-        }
+        message = redact(secrets, in: message)
         while let last = message.last, last == "\n" || last == " " { message.removeLast() }
         return message.count > 300 ? String(message.prefix(300)) + "…" : message
+    }
+
+    /// `text` with each secret (of 8 bytes or more) replaced by `<redacted>`, matched byte for byte: String
+    /// matching compares characters, so a secret whose first or last character merges with its neighbour
+    /// (a combining mark or joiner after it, a prepended mark before it) would not match, yet its bytes
+    /// would reach the log (issue #12).
+    static func redact(_ secrets: [String], in text: String) -> String {
+        var bytes = Array(text.utf8)
+        for secret in secrets where secret.utf8.count >= 8 {
+            let needle = Array(secret.utf8)
+            guard bytes.count >= needle.count else { continue }
+            var out: [UInt8] = []
+            var i = 0
+            while i < bytes.count {
+                if i + needle.count <= bytes.count, bytes[i] == needle[0], bytes[i..<(i + needle.count)].elementsEqual(needle) {
+                    out.append(contentsOf: "<redacted>".utf8)
+                    i += needle.count
+                } else {
+                    out.append(bytes[i])
+                    i += 1
+                }
+            }
+            bytes = out
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static let throttlingTypes: Set<String> = [

@@ -185,17 +185,20 @@ private func useTrustStore(_ curl: UnsafeMutableRawPointer?, _ sslContext: Unsaf
     return CURLE_OK
 }
 
-/// Collects one response's headers and body.
-private final class ResponseSink {
-    var headers: [(name: String, value: String)] = []
-    var body: [UInt8] = []
+/// Collects one response's headers and body. SPI for the fuzz targets (Fuzz/, issue #12), which feed
+/// it the header lines libcurl would.
+@_spi(Fuzzing) public final class ResponseSink {
+    public var headers: [(name: String, value: String)] = []
+    public var body: [UInt8] = []
 
-    func reset() {
+    public init() {}
+
+    public func reset() {
         headers.removeAll(keepingCapacity: true)
         body.removeAll(keepingCapacity: true)
     }
 
-    func addHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {
+    public func addHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {
         // A status line starts a new header block (redirects, 100 Continue): keep only the last.
         if line.starts(with: "HTTP/".utf8) { headers.removeAll(keepingCapacity: true); return }
         guard let colon = line.firstIndex(of: 58) else { return }

@@ -23,14 +23,15 @@ public struct StreamStateConfiguration: Sendable {
     }
 
     /// Reads and checks the configuration; any problem is an init error naming the variable.
-    public static func fromEnvironment() throws(InitError) -> StreamStateConfiguration {
-        let room = try HandlerRegistry.configuredRoom()
-        let rooms = try channelRoomMap()
+    /// `lookup` reads a variable (the process environment unless replaced, e.g. by tests and fuzzing).
+    public static func fromEnvironment(lookup: (String) -> String? = Environment.nonEmpty) throws(InitError) -> StreamStateConfiguration {
+        let room = try HandlerRegistry.configuredRoom(lookup: lookup)
+        let rooms = try channelRoomMap(lookup: lookup)
         guard room != nil || !rooms.isEmpty else {
             throw .invalidConfiguration("no chat room configured: set CHAT_ROOM_ARN (an arn:aws:ivschat:…:room/… ARN) or CHANNEL_ROOM_MAP")
         }
         var names = Dictionary(uniqueKeysWithValues: defaultEventMap)
-        if let text = Environment.nonEmpty("STREAM_EVENT_MAP") {
+        if let text = lookup("STREAM_EVENT_MAP") {
             names = [:]
             for (streamEvent, chatEvent) in try stringMap(text, variable: "STREAM_EVENT_MAP") {
                 guard (1...100).contains(chatEvent.count) else {

@@ -82,7 +82,8 @@ public final class RuntimeAPIClient {
         }
     }
 
-    private static func context(requestId: String, from response: HTTPResponse) -> InvocationContext {
+    /// The invocation's context from the `/next` answer's headers (SPI for the fuzz targets).
+    @_spi(Fuzzing) public static func context(requestId: String, from response: HTTPResponse) -> InvocationContext {
         InvocationContext(
             requestId: requestId,
             deadlineEpochMilliseconds: response.header("Lambda-Runtime-Deadline-Ms").flatMap { Int64($0) }
