@@ -14,7 +14,7 @@ import LambdaRuntime
 
 let variables = ["CHAT_ROOM_ARN", "CHANNEL_ROOM_MAP", "STREAM_EVENT_MAP", "DEFAULT_STAGE_ARN", "STAGE_OWNER", "STAGE_CACHE_SECONDS",
                  "INVITES_TABLE", "INVITE_DURATION_MINUTES", "IDENTITY_CLAIM", "CORS_ALLOWED_ORIGIN", "AWS_ENDPOINT_URL",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "CHAT_SESSION_MINUTES", "USERNAME_CLAIM", "ALLOW_GUESTS"]
 
 func checkRejection(_ error: InitError, _ names: [String]) {
     check(error.errorType == "Runtime.InvalidConfiguration", "\(error.errorType)")
@@ -44,9 +44,14 @@ func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         check(c.defaultStage.map { IVSConstraints.stageARNProblem($0) == nil } ?? true, "stage accepted")
         check(c.defaultRoom.map { IVSConstraints.roomARNProblem($0) == nil } ?? true, "room accepted")
         check((1...20160).contains(c.inviteDurationMinutes) && (0...3600).contains(c.stageCacheSeconds), "number out of range")
-        check(!c.identityClaim.isEmpty, "empty identity claim")
+        check(!c.identityClaim.isEmpty && !c.usernameClaim.isEmpty, "empty claim name")
+        check((1...180).contains(c.chatSessionMinutes), "chat session minutes out of range")
+        for room in c.roomsByChannel.values { check(IVSConstraints.roomARNProblem(room) == nil, "room \(room) accepted") }
+        let guests = environment["ALLOW_GUESTS"]?.lowercased()
+        check(c.allowGuests == (guests == "true" || guests == "1" || guests == "yes"), "guests allowed by \(String(describing: guests))")
     } catch {
-        checkRejection(error, ["INVITES_TABLE", "DEFAULT_STAGE_ARN", "CHAT_ROOM_ARN", "INVITE_DURATION_MINUTES", "STAGE_CACHE_SECONDS"])
+        checkRejection(error, ["INVITES_TABLE", "DEFAULT_STAGE_ARN", "CHAT_ROOM_ARN", "INVITE_DURATION_MINUTES", "STAGE_CACHE_SECONDS",
+                               "CHANNEL_ROOM_MAP", "CHAT_SESSION_MINUTES", "ALLOW_GUESTS"])
     }
     do {
         let c = try StageUpdateHandler.Configuration.fromEnvironment(lookup: lookup)
