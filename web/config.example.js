@@ -11,7 +11,9 @@ window.IVS_CHAT_EVENTS_CONFIG = {
   // The channel's playback URL, played with the IVS player.
   player: "ivs",
   playbackUrl: "https://abcdef.us-east-1.playback.live-video.net/api/video/v1/us-east-1.123456789012.channel.AbCdEf012345.m3u8",
-  // Your sign-in (e.g. Cognito) stores the signed-in user's JWT here; without one the page is a guest
-  // (which needs AllowGuests=true on the stack).
+  // Your sign-in (e.g. Cognito) stores the signed-in user's JWT here, read before every call; without
+  // one the page is a guest (which needs AllowGuests=true on the stack). The token's `username` claim
+  // becomes the chat token's `username` attribute (UsernameClaim: `username` for Cognito access
+  // tokens, `cognito:username` for ID tokens).
   idToken: () => sessionStorage.getItem("ivs-chat-events.idToken"),
 };

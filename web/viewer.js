@@ -23,7 +23,7 @@ const viewer = {
 };
 window.viewer = viewer;
 
-let idToken = null;           // the signed-in user's JWT (never shown)
+let localIdToken = null;      // make viewer's sign-in: the JWT it signed for ?user= (never shown)
 let lastStreamEventTime = -Infinity;
 const seenStreamEvents = new Set();
 
@@ -35,19 +35,28 @@ async function signIn() {
     // make viewer: the local gateway stands in for your sign-in (Cognito) and signs a JWT for `user`.
     const response = await fetch("/local/sign-in", { method: "POST", body: JSON.stringify({ userId: user }) });
     if (!response.ok) throw new Error(`sign-in: HTTP ${response.status}`);
-    idToken = (await response.json()).idToken;
-  } else if (typeof config.idToken === "function") {
-    idToken = config.idToken();
+    localIdToken = (await response.json()).idToken;
   }
-  viewer.signedIn = Boolean(idToken);
+  viewer.signedIn = Boolean(idToken());
+}
+
+// The JWT for the next call: read each time, so a token your sign-in refreshes is picked up.
+function idToken() {
+  if (localIdToken) return localIdToken;
+  return typeof config.idToken === "function" ? config.idToken() : null;
 }
 
 async function callAPI(path, body) {
   const headers = { "content-type": "application/json" };
-  if (idToken) headers.authorization = `Bearer ${idToken}`;
+  const jwt = idToken();
+  if (jwt) headers.authorization = `Bearer ${jwt}`;
   const response = await fetch(config.apiBaseUrl + path, { method: "POST", headers, body: JSON.stringify(body || {}) });
-  const answer = response.status === 204 ? {} : await response.json();
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${answer.message || ""}`);
+  const answer = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(`${path}: HTTP ${response.status} ${answer.message || ""}`);
+    error.status = response.status;
+    throw error;
+  }
   return answer;
 }
 
@@ -55,7 +64,7 @@ async function callAPI(path, body) {
 // Signed in: userId is our identity claim, so invites addressed to us are recognised. Guest: a
 // receive-only token under a random guest id.
 function fetchChatToken() {
-  return callAPI(idToken ? "/chat/token" : "/chat/guest-token", { channelArn: config.channelArn });
+  return callAPI(viewer.signedIn ? "/chat/token" : "/chat/guest-token", { channelArn: config.channelArn });
 }
 
 // ---- Chat connection ------------------------------------------------------------------------
@@ -67,11 +76,17 @@ async function connect() {
   try {
     chat = await fetchChatToken();
   } catch (error) {
+    if (error.status === 403) {
+      // Not allowed (e.g. guests are off in this deployment): asking again will not change that.
+      return showConnection(`no chat token: ${error.message}`);
+    }
     showConnection(`no chat token (${error.message}); retrying`);
     return reconnectLater();
   }
   viewer.userId = chat.userId;
-  $("identity").textContent = viewer.signedIn ? `signed in as ${chat.userId}` : "guest";
+  if (viewer.signedIn || !$("identity").textContent) {
+    $("identity").textContent = viewer.signedIn ? `signed in as ${chat.userId}` : "guest";
+  }
 
   // The same with the IVS Chat Messaging SDK (npm amazon-ivs-chat-messaging):
   //   const room = new ChatRoom({ regionOrUrl: config.region, tokenProvider: async () => {
@@ -135,17 +150,19 @@ function onStreamEvent(name, attributes) {
   }
   // EventBridge delivers at least once and in no guaranteed order: act on each event once, and
   // never on one older than the state shown.
-  if (seenStreamEvents.has(event.id)) {
+  if (event.id && seenStreamEvents.has(event.id)) {
     viewer.duplicates += 1;
     return logEvent(name, `${event.id}: seen before, ignored`, true);
   }
-  seenStreamEvents.add(event.id);
+  if (event.id) seenStreamEvents.add(event.id);
   const time = Date.parse(event.time);
-  if (time < lastStreamEventTime) {
-    viewer.stale += 1;
-    return logEvent(name, `${event.id}: older than the current state, ignored`, true);
+  if (Number.isFinite(time)) {
+    if (time < lastStreamEventTime) {
+      viewer.stale += 1;
+      return logEvent(name, `${event.id}: older than the current state, ignored`, true);
+    }
+    lastStreamEventTime = time;
   }
-  lastStreamEventTime = time;
   logEvent(name, `${event.detail?.channel_name || ""} at ${event.time}`);
   if (name === "STREAM_STARTED") startPlayer(); else stopPlayer();
 }
@@ -162,11 +179,12 @@ function startPlayer() {
   if (config.player === "ivs") {
     // On AWS: the IVS player with the channel's playback URL.
     loadIVSPlayer().then(() => {
+      if (!viewer.live) return;   // it ended while the player loaded
       ivsPlayer = ivsPlayer || window.IVSPlayer.create();
       ivsPlayer.attachHTMLVideoElement(video);
       ivsPlayer.load(config.playbackUrl);
       ivsPlayer.play();
-    });
+    }).catch(() => logEvent("player", "the IVS player could not be loaded", true));
   } else {
     // Locally: a short test clip stands in for the stream.
     video.src = config.playbackUrl;
@@ -250,5 +268,5 @@ function logEvent(name, detail, ignored = false) {
 
 showLive(false);
 signIn()
-  .catch((error) => showConnection(`sign-in failed: ${error.message}`))
+  .catch((error) => { $("identity").textContent = `sign-in failed (${error.message}): continuing as a guest`; })
   .then(connect);

@@ -38,6 +38,9 @@ extension IVSChatClient: ChatRoomService {
 ///   a `chatArn` in the body must be the room.
 extension MultihostInviteHandler {
     func chatToken(_ request: HTTPAPIRequest, caller: String, guest: Bool, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+        guard caller.count <= 128 else {
+            throw .badRequest("your '\(configuration.identityClaim)' claim is longer than a chat user id may be (128 characters)")
+        }
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …} or {\"channelArn\": …} or {}", allowEmpty: true)
         let room = try chatRoom(for: body, call: call)
         // StreamCat's clients name the room they expect: it must be this one.
@@ -58,7 +61,10 @@ extension MultihostInviteHandler {
         do {
             token = try rooms.issueChatToken(roomArn: room, userId: caller, capabilities: capabilities,
                                              sessionMinutes: configuration.chatSessionMinutes, attributes: attributes, call: call)
-        } catch { throw .upstream("CreateChatToken", error) }
+        } catch {
+            if (error as? AWSError)?.serviceError?.type == "ResourceNotFoundException" { throw .notFound("chat room \(room) does not exist") }
+            throw .upstream("CreateChatToken", error)
+        }
         Log.info("chat token for \(caller) in \(room) [\(capabilities.map(\.rawValue).joined(separator: ","))] until \(token.sessionExpirationTime ?? "?")")
         var members: [(key: String, value: JSONValue)] = [
             ("token", .string(token.token.reveal)), ("userId", .string(caller)), ("roomArn", .string(room)),

@@ -24,8 +24,10 @@ public final class ViewerStack: @unchecked Sendable {
                 command: [String] = [BuildProducts.path("bootstrap")], echoLogs: Bool = false) throws {
         ivs = try IVSStandIn()
         var started: [LocalFunction] = []
+        var madeSandbox: MultihostSandbox?
         do {
             sandbox = try MultihostSandbox(ivs: ivs, moto: moto, table: "ivs-chat-events-viewer-\(UUID().uuidString.prefix(8))")
+            madeSandbox = sandbox
             ivs.setRoom(Self.roomArn, IVSStandIn.RoomInfo(name: "streamcat-demo", tags: ["owner": MultihostSandbox.broadcaster]))
             var env = sandbox.environment
             env["CHAT_ROOM_ARN"] = Self.roomArn
@@ -48,6 +50,7 @@ public final class ViewerStack: @unchecked Sendable {
                 publicRoutes: ["/chat/guest-token", "/multihost/guest-viewer-token"], pageConfig: config)
         } catch {
             for f in started { f.stop() }
+            madeSandbox?.stop()
             ivs.stop()
             throw error
         }

@@ -16,6 +16,9 @@ public final class WebSocketConnection: @unchecked Sendable {
     init(channel: Channel, buffered: [UInt8]) {
         self.channel = channel
         self.buffered = buffered
+        // A client that stops reading must not stall the sender (a SendEvent) for long.
+        var limit = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(channel.fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`: base64(SHA-1(key + the RFC's GUID)).
@@ -29,10 +32,12 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// Hands the connection to `session`, then sends the handshake answer, both under the write lock,
     /// so that the session knows the connection before the client does and no frame precedes the answer.
     func open(handshake: [UInt8], session: (WebSocketConnection) -> Void) -> Bool {
-        writeLock.withLock {
+        let sent = writeLock.withLock {
             session(self)
             return channel.send(handshake)
         }
+        if !sent { finish() }
+        return sent
     }
 
     /// Whether the connection is still open.
@@ -54,8 +59,9 @@ public final class WebSocketConnection: @unchecked Sendable {
         finish()
     }
 
+    /// Writes under `writeLock`, and only while open: `finish` marks the connection closed under the same
+    /// lock, so no frame reaches the descriptor after it (which `HTTPServer` then closes and may reuse).
     private func sendFrame(opcode: UInt8, payload: [UInt8]) -> Bool {
-        guard isOpen else { return false }
         var frame: [UInt8] = [0x80 | opcode]
         switch payload.count {
         case ..<126: frame.append(UInt8(payload.count))
@@ -63,16 +69,23 @@ public final class WebSocketConnection: @unchecked Sendable {
         default: frame.append(127); frame += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
         }
         frame += payload
-        return writeLock.withLock { channel.send(frame) }
+        return writeLock.withLock { isOpen && channel.send(frame) }
     }
 
+    /// Marks the connection closed and shuts the socket down, once, under `writeLock`; then tells
+    /// `onClose`. The connection's own thread calls it last, before `HTTPServer` closes the descriptor,
+    /// and waits here for any other thread's `finish`, so the descriptor is never shut down once reused.
     private func finish() {
-        let callback: (@Sendable () -> Void)? = stateLock.withLock {
-            guard !closed else { return nil }
-            closed = true
-            return onClose
+        var callback: (@Sendable () -> Void)?
+        writeLock.withLock {
+            let first = stateLock.withLock { () -> Bool in
+                guard !closed else { return false }
+                closed = true
+                callback = onClose
+                return true
+            }
+            if first { shutdown(channel.fd, Int32(SHUT_RDWR)) }
         }
-        shutdown(channel.fd, Int32(SHUT_RDWR))
         callback?()
     }
 
@@ -106,7 +119,7 @@ public final class WebSocketConnection: @unchecked Sendable {
             guard let b = read(8) else { return nil }
             length = b.reduce(0) { $0 << 8 | Int($1) }
         }
-        guard masked, length <= 1 << 20, let mask = read(4), var payload = read(length) else { return nil }
+        guard masked, length >= 0, length <= 1 << 20, let mask = read(4), var payload = read(length) else { return nil }
         for i in payload.indices { payload[i] ^= mask[i & 3] }
         return (opcode, payload)
     }

@@ -64,7 +64,7 @@ public final class WebSocketClient {
             var length = Int(head[1] & 0x7F)
             if length == 126 { guard let b = read(2) else { return nil }; length = Int(b[0]) << 8 | Int(b[1]) }
             else if length == 127 { guard let b = read(8) else { return nil }; length = b.reduce(0) { $0 << 8 | Int($1) } }
-            guard let payload = read(length) else { return nil }
+            guard length >= 0, length <= 1 << 24, let payload = read(length) else { return nil }
             switch head[0] & 0x0F {
             case 0x1: return String(decoding: payload, as: UTF8.self)
             case 0x8: return nil

@@ -31,6 +31,12 @@ import Testing
         #expect(ws.status == 101 && ws.subprotocol == token)
         let client = try #require(f.sandbox.ivs.messaging.connectedClients.first)
         #expect(client.userId == S.guest && client.room == S.roomArn && client.capabilities == ["SEND_MESSAGE"])
+        // The log lines arrive on their own; wait (bounded) for the token's own line before looking.
+        let deadline = Date().addingTimeInterval(10)
+        while !f.function.process.lines.contains(where: { $0.contains("chat token for \(S.broadcaster)") }), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(f.function.process.lines.contains { $0.contains("chat token for \(S.guest)") })
         #expect(!f.function.process.lines.joined().contains(token))
     }
 

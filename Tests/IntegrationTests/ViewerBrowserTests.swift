@@ -86,7 +86,11 @@ import Testing
         check(invitee.wait(until: "window.viewer.joined"), "the invitee joins")
         let text = try invitee.run("return document.body.innerText").stringValue ?? ""
         check(text.contains("participant token received"), "the page says it got a token: \(text)")
-        check(!text.contains("eyJhbGciOiJLTVMi"), "the page never shows the token")
+        // Neither the participant token nor any chat token is in the page or its state.
+        let page = try invitee.run("return document.documentElement.outerHTML + JSON.stringify(window.viewer)").stringValue ?? ""
+        for prefix in ["eyJhbGciOiJLTVMi", "AQICAH"] {
+            check(!text.contains(prefix) && !page.contains(prefix), "the page holds no token (\(prefix)…)")
+        }
         try invitee.screenshot(to: "\(Self.screenshots)/joined.png")
 
         // The chat connection drops (session over, network gone): each page reconnects with a new token.

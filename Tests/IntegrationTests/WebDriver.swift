@@ -33,7 +33,8 @@ final class Browser {
             process.stop()
             throw ServerError("chromedriver did not become ready at \(url)")
         }
-        deinit { process.stop() }
+        /// SIGTERM first: chromedriver then ends the browsers it started.
+        deinit { process.terminate() }
     }
 
     private let driver: Driver

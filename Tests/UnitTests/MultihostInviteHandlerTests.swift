@@ -61,6 +61,10 @@ final class FakeChatRooms: ChatRoomService {
     func issueChatToken(roomArn: String, userId: String, capabilities: [ChatCapability], sessionMinutes: Int,
                         attributes: [String: String], call: AWSCallContext) throws -> ChatToken {
         if let failure { throw failure }
+        guard rooms[roomArn] != nil else {
+            throw AWSError.service(AWSServiceError(service: "ivschat", operation: "CreateChatToken", type: "ResourceNotFoundException",
+                                                   message: "not found", status: 404, requestId: nil, attempts: 1))
+        }
         issued.append((roomArn, userId, capabilities, sessionMinutes, attributes))
         return ChatToken(token: Secret("SECRET-CHAT-\(issued.count)"), tokenExpirationTime: "2026-01-01T01:00:00Z",
                          sessionExpirationTime: "2026-01-01T01:00:00Z")
@@ -511,16 +515,19 @@ extension MultihostInviteHandlerTests {
     }
 
     @Test func chatTokenRoomComesFromStageChannelOrConfigurationNeverTheClient() {
+        let stageRoom = "arn:aws:ivschat:us-east-1:123456789012:room/StageRoom1"
+        stages.stages[Self.stage]?.tags["chatRoomArn"] = stageRoom
         configuration.defaultRoom = Self.room
         configuration.roomsByChannel = [Self.channel: Self.channelRoom]
         rooms.rooms[Self.channelRoom] = ChatRoomDetails(arn: Self.channelRoom, name: "c", tags: [:])
+        rooms.rooms[stageRoom] = ChatRoomDetails(arn: stageRoom, name: "s", tags: [:])
         let handler = handler()
-        #expect(chatToken(#"{"stageArn":"\#(Self.stage)"}"#, to: handler).body["roomArn"] == .string(Self.room))
+        #expect(chatToken(#"{"stageArn":"\#(Self.stage)"}"#, to: handler).body["roomArn"] == .string(stageRoom))
         #expect(chatToken(#"{"channelArn":"\#(Self.channel)"}"#, to: handler).body["roomArn"] == .string(Self.channelRoom))
         let unmapped = "arn:aws:ivs:us-east-1:123456789012:channel/Other1"
         #expect(chatToken(#"{"channelArn":"\#(unmapped)"}"#, to: handler).body["roomArn"] == .string(Self.room))
         #expect(chatToken(#"{"roomArn":"arn:aws:ivschat:us-east-1:123456789012:room/Mine"}"#, to: handler).body["roomArn"] == .string(Self.room))
-        #expect(rooms.issued.map(\.room) == [Self.room, Self.channelRoom, Self.room, Self.room])
+        #expect(rooms.issued.map(\.room) == [stageRoom, Self.channelRoom, Self.room, Self.room])
         #expect(rooms.issued.allSatisfy { $0.userId == "viewer" && $0.minutes == 60 })
     }
 
@@ -556,6 +563,12 @@ extension MultihostInviteHandlerTests {
                                                          message: "slow down", status: 429, requestId: nil, attempts: 3))
         let busy = chatToken()
         #expect(busy.status == 503 && !busy.text.contains("SECRET"))
+        rooms.failure = nil
+        #expect(chatToken(caller: String(repeating: "x", count: 129)).status == 400)
+        configuration.allowGuests = true
+        rooms.rooms[Self.room] = nil  // the guest path never looks the room up: CreateChatToken says it is gone
+        let gone = chatToken(caller: nil, path: "/chat/guest-token")
+        #expect(gone.status == 404 && gone.body["message"]?.stringValue?.contains("does not exist") == true)
     }
 
     @Test func guestsOnlyWhenAllowedAndNeverUnderAClaimedIdentity() {
