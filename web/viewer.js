@@ -19,6 +19,7 @@ const viewer = {
   duplicates: 0,         // stream events seen before (EventBridge delivers at least once)
   stale: 0,              // stream events older than the state already acted on
   invitesShown: 0,
+  startsFromState: 0,    // times the player started from /channel/state (opened or reconnected mid-broadcast)
   joined: false,
 };
 window.viewer = viewer;
@@ -104,6 +105,8 @@ async function connect() {
     viewer.connects += 1;
     retryDelay = 500;
     showConnection("connected to chat");
+    // Events sent before this connection never reach it: ask whether the channel is live now.
+    syncChannelState();
   };
   socket.onmessage = (message) => {
     let frame;
@@ -165,6 +168,23 @@ function onStreamEvent(name, attributes) {
   }
   logEvent(name, `${event.detail?.channel_name || ""} at ${event.time}`);
   if (name === "STREAM_STARTED") startPlayer(); else stopPlayer();
+}
+
+// The page opened (or reconnected) mid-broadcast: POST /channel/state says whether the channel is
+// live, and since when. That start time is ordered against the events acted on, like an event's
+// time. Only "live" is acted on: the answer may be a few seconds old, and a STREAM_ENDED will come.
+async function syncChannelState() {
+  if (!config.channelArn) return;
+  let state;
+  try { state = await callAPI("/channel/state", { channelArn: config.channelArn }); } catch { return; }
+  const time = Date.parse(state.startTime);
+  if (!state.live || !Number.isFinite(time) || time < lastStreamEventTime) return;
+  lastStreamEventTime = time;
+  if (!viewer.live) {
+    viewer.startsFromState += 1;
+    logEvent("channel state", `live since ${state.startTime}`);
+    startPlayer();
+  }
 }
 
 // ---- Player -------------------------------------------------------------------------------

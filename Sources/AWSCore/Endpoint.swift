@@ -5,7 +5,7 @@ import HTTPTransport
 public struct AWSService: Sendable, Equatable {
     /// How operations travel.
     public enum WireProtocol: Sendable, Equatable {
-        /// POST `/<Operation>`, `Content-Type: application/json` (IVS Chat, IVS real-time).
+        /// POST `/<Operation>`, `Content-Type: application/json` (IVS, IVS Chat, IVS real-time).
         case restJSON
         /// POST `/`, `Content-Type: application/x-amz-json-1.0`, `X-Amz-Target: <prefix>.<Operation>` (DynamoDB).
         case json10(targetPrefix: String)
@@ -31,6 +31,8 @@ public struct AWSService: Sendable, Equatable {
 
     public static let ivsChat = AWSService(name: "ivschat", hostPrefix: "ivschat", signingName: "ivschat",
                                            endpointVariable: "AWS_ENDPOINT_URL_IVSCHAT", wireProtocol: .restJSON)
+    public static let ivs = AWSService(name: "ivs", hostPrefix: "ivs", signingName: "ivs",
+                                       endpointVariable: "AWS_ENDPOINT_URL_IVS", wireProtocol: .restJSON)
     public static let ivsRealTime = AWSService(name: "ivs-realtime", hostPrefix: "ivsrealtime", signingName: "ivs",
                                                endpointVariable: "AWS_ENDPOINT_URL_IVS_REALTIME", wireProtocol: .restJSON)
     public static let dynamoDB = AWSService(name: "dynamodb", hostPrefix: "dynamodb", signingName: "dynamodb",

@@ -25,7 +25,7 @@ public enum HandlerRegistry {
                 let chat = try IVSChatClient(configuration: aws)
                 return MultihostInviteHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws),
                                               store: DynamoDBInviteStore(dynamoDB: try DynamoDBClient(configuration: aws), table: configuration.table),
-                                              chat: chat, rooms: chat)
+                                              chat: chat, rooms: chat, channels: try IVSClient(configuration: aws))
             }
         case "stageUpdated":
             let configuration = try StageUpdateHandler.Configuration.fromEnvironment()

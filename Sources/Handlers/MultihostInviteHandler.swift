@@ -22,7 +22,8 @@ import LambdaRuntime
 /// - `POST /chat/token` `{stageArn? | channelArn?}`: a chat token for the room of that stage or channel
 ///   (`ChatTokenRoutes.swift`) → 200;
 /// - without a JWT, when `ALLOW_GUESTS` is on: `POST /chat/guest-token` (receive-only chat token) and
-///   `POST /multihost/guest-viewer-token` (watch-only stage token), under a random `guest-…` id → 200.
+///   `POST /multihost/guest-viewer-token` (watch-only stage token), under a random `guest-…` id → 200;
+/// - `POST /channel/state {channelArn}` (no JWT): whether the channel is live (`ChannelStateRoute.swift`) → 200.
 public final class MultihostInviteHandler: LambdaHandler {
     /// The chat event StreamCat's clients listen for.
     public static let chatEventName = "StreamCat:MultihostInvite"
@@ -36,11 +37,14 @@ public final class MultihostInviteHandler: LambdaHandler {
     private let chat: ChatEventSending
     let rooms: ChatRoomService
     let roomCache: ExpiringCache<ChatRoomDetails>
+    let channels: ChannelStateService
+    let channelStateCache: ExpiringCache<LiveStream?>
     private let now: () -> Int64
 
     /// `now` gives epoch seconds (replaceable in tests).
     public init(configuration: MultihostInviteConfiguration, stages: StageService, store: InviteStoring,
-                chat: ChatEventSending, rooms: ChatRoomService, now: @escaping () -> Int64 = Clock.epochSeconds) {
+                chat: ChatEventSending, rooms: ChatRoomService, channels: ChannelStateService,
+                now: @escaping () -> Int64 = Clock.epochSeconds) {
         self.configuration = configuration
         self.stages = stages
         stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds)
@@ -48,6 +52,8 @@ public final class MultihostInviteHandler: LambdaHandler {
         self.chat = chat
         self.rooms = rooms
         roomCache = ExpiringCache(seconds: configuration.stageCacheSeconds)
+        self.channels = channels
+        channelStateCache = ExpiringCache(seconds: min(Self.channelStateSeconds, configuration.stageCacheSeconds))
         self.now = now
     }
 
@@ -70,7 +76,8 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     private func route(_ request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
         let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join", "/multihost/disconnect", "/multihost/cancel",
-                      "/multihost/host-token", "/multihost/viewer-token", "/multihost/guest-viewer-token", "/chat/token", "/chat/guest-token"]
+                      "/multihost/host-token", "/multihost/viewer-token", "/multihost/guest-viewer-token", "/chat/token", "/chat/guest-token",
+                      "/channel/state"]
         guard routes.contains(where: request.matchesPath) else {
             return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
         }
@@ -80,6 +87,14 @@ public final class MultihostInviteHandler: LambdaHandler {
                                                               ("access-control-max-age", "600")], body: nil)
         }
         // Routes without the authorizer: the caller is nobody, whatever the request carries.
+        if request.matchesPath("/channel/state") {
+            do throws(APIFailure) {
+                guard request.method == "POST" else { throw .notFound("no route for \(request.method) \(request.path)") }
+                return answer(request, caller: nil, try channelState(request, call: call))
+            } catch {
+                return answer(request, caller: nil, .error(error.status, error.message))
+            }
+        }
         if request.matchesPath("/chat/guest-token") || request.matchesPath("/multihost/guest-viewer-token") {
             do throws(APIFailure) {
                 guard request.method == "POST" else { throw .notFound("no route for \(request.method) \(request.path)") }

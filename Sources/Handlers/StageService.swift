@@ -95,12 +95,13 @@ public final class ExpiringCache<Value> {
     /// `seconds` 0 turns caching off.
     public init(seconds: Int) { lifetimeNanoseconds = UInt64(max(seconds, 0)) * 1_000_000_000 }
 
-    /// The value for `key`, from the cache while fresh, else from `fetch` (failures are not cached).
-    public func value(for key: String, fetch: () throws -> Value) rethrows -> Value {
+    /// The value for `key`, from the cache while fresh, else from `fetch` (failures are not cached, nor
+    /// values `keep` refuses).
+    public func value(for key: String, keep: (Value) -> Bool = { _ in true }, fetch: () throws -> Value) rethrows -> Value {
         let now = Clock.monotonicNanoseconds()
         if let entry = entries[key], now - entry.fetched < lifetimeNanoseconds { return entry.value }
         let value = try fetch()
-        if lifetimeNanoseconds > 0 {
+        if lifetimeNanoseconds > 0, keep(value) {
             if entries.count >= 256 { entries.removeAll(keepingCapacity: true) }
             entries[key] = (value, now)
         }

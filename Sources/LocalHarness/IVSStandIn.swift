@@ -74,11 +74,15 @@ public final class IVSStandIn: @unchecked Sendable {
     /// Operations it serves, by path.
     public static let chatOperations = ["SendEvent", "CreateChatToken", "GetRoom"]
     public static let realTimeOperations = ["CreateParticipantToken", "GetStage", "DisconnectParticipant"]
+    /// IVS low-latency (channels), signed as `ivs` like real-time.
+    public static let channelOperations = ["GetStream"]
 
     private let lock = NSLock()
     private var server: HTTPServer?
     private var stages: [String: StageInfo]
     private var rooms: [String: RoomInfo] = [:]
+    /// Live channels: channel ARN → stream start time (ISO 8601).
+    private var liveChannels: [String: String] = [:]
     /// The chat messaging endpoint (WebSocket at `url`, `ws://` for `http://`): tokens and connected clients.
     public let messaging = ChatMessagingStandIn()
     private var faults: [String: [Fault]] = [:]
@@ -108,7 +112,7 @@ public final class IVSStandIn: @unchecked Sendable {
 
     /// The variables that point the AWS clients at this stand-in.
     public var environment: [String: String] {
-        ["AWS_ENDPOINT_URL_IVSCHAT": url, "AWS_ENDPOINT_URL_IVS_REALTIME": url,
+        ["AWS_ENDPOINT_URL_IVSCHAT": url, "AWS_ENDPOINT_URL_IVS_REALTIME": url, "AWS_ENDPOINT_URL_IVS": url,
          "AWS_ACCESS_KEY_ID": Self.accessKeyId, "AWS_SECRET_ACCESS_KEY": Self.secretAccessKey, "AWS_REGION": Self.region]
     }
 
@@ -128,6 +132,9 @@ public final class IVSStandIn: @unchecked Sendable {
 
     /// Adds or replaces a stage `GetStage` knows.
     public func setStage(_ arn: String, _ info: StageInfo) { lock.withLock { stages[arn] = info } }
+
+    /// Makes the channel live since `startTime` (ISO 8601), or offline with nil, for `GetStream`.
+    public func setStream(_ channelArn: String, startTime: String?) { lock.withLock { liveChannels[channelArn] = startTime } }
 
     /// Adds or replaces a room `GetRoom` knows.
     public func setRoom(_ arn: String, _ info: RoomInfo) { lock.withLock { rooms[arn] = info } }
@@ -166,7 +173,7 @@ public final class IVSStandIn: @unchecked Sendable {
         if request.method == "GET", request.header("upgrade")?.lowercased() == "websocket" { return messaging.handshake(request) }
         let operation = String(request.path.dropFirst())
         let isChat = Self.chatOperations.contains(operation)
-        guard request.method == "POST", isChat || Self.realTimeOperations.contains(operation) else {
+        guard request.method == "POST", isChat || Self.realTimeOperations.contains(operation) || Self.channelOperations.contains(operation) else {
             return Self.error(404, "UnknownOperationException", "no operation at \(request.method) \(request.path)", realTime: false)
         }
         let fault: Fault? = lock.withLock {
@@ -191,6 +198,7 @@ public final class IVSStandIn: @unchecked Sendable {
         case "SendEvent": return sendEvent(input, traceId: request.header("X-Amzn-Trace-Id"))
         case "CreateChatToken": return createChatToken(input)
         case "GetRoom": return getRoom(input)
+        case "GetStream": return getStream(input)
         case "CreateParticipantToken": return createParticipantToken(input)
         case "DisconnectParticipant": return disconnectParticipant(input)
         default: return getStage(input)
@@ -226,6 +234,20 @@ public final class IVSStandIn: @unchecked Sendable {
         return Self.ok(.object([("token", .string(token)),
                                 ("tokenExpirationTime", .string(Self.iso8601(expires))),
                                 ("sessionExpirationTime", .string(Self.iso8601(sessionEnds)))]))
+    }
+
+    /// As the service: a channel that is not live answers `ChannelNotBroadcasting` (404).
+    private func getStream(_ input: JSONValue) -> ServerReply {
+        let arn = input["channelArn"]?.stringValue ?? ""
+        if let reply = Self.validationFailure([("channelArn", IVSConstraints.channelARNProblem(arn))], realTime: true) { return reply }
+        guard let start = lock.withLock({ liveChannels[arn] }) else {
+            return Self.error(404, "ChannelNotBroadcasting", "channel \(arn) is not broadcasting", realTime: true)
+        }
+        return Self.ok(.object([("stream", .object([
+            ("channelArn", .string(arn)), ("streamId", .string("st-" + Self.randomString(21))), ("state", .string("LIVE")),
+            ("health", .string("HEALTHY")), ("startTime", .string(start)), ("viewerCount", .int(0)),
+            ("playbackUrl", .string("https://example.us-east-1.playback.live-video.net/api/video/v1/channel.m3u8")),
+        ]))]))
     }
 
     private func getRoom(_ input: JSONValue) -> ServerReply {

@@ -5,7 +5,7 @@ import JSON
 /// What API Gateway and EventBridge do for the functions on AWS, done locally on one loopback port
 /// for the viewer page:
 /// - serves the page's static files from `webRoot`, and `/config.js` (the page's settings);
-/// - turns `/chat/…` and `/multihost/…` requests into HTTP API (payload 2.0) events for the API
+/// - turns `/chat/…`, `/channel/…` and `/multihost/…` requests into HTTP API (payload 2.0) events for the API
 ///   function, with the JWT authorizer's claims, and its answers back into HTTP answers. Routes in
 ///   `publicRoutes` carry no claims (they have no authorizer on AWS); the others need
 ///   `Authorization: Bearer <token from /local/sign-in>` or get API Gateway's 401;
@@ -28,14 +28,17 @@ public final class LocalAPIGateway: @unchecked Sendable {
     private let eventRules: [String: Target]
     private let publicRoutes: Set<String>
     private let pageConfig: JSONValue
+    private let eventObserver: @Sendable (JSONValue) -> Void
     private let signingKey = Array(SecureRandom.hex(byteCount: 32).utf8)
     private let lock = NSLock()
     private var requestCount = 0
 
     /// `eventRules`: EventBridge `detail-type` → function; `pageConfig`: the object `/config.js` gives
-    /// the page (as `window.IVS_CHAT_EVENTS_CONFIG`).
+    /// the page (as `window.IVS_CHAT_EVENTS_CONFIG`); `eventObserver` sees each event before its
+    /// function does (what IVS itself knows when it emits the event, e.g. that a channel is live).
     public init(port: Int = 0, webRoot: String, api: Target, eventRules: [String: Target], publicRoutes: Set<String>,
-                pageConfig: JSONValue) throws {
+                pageConfig: JSONValue, eventObserver: @escaping @Sendable (JSONValue) -> Void = { _ in }) throws {
+        self.eventObserver = eventObserver
         self.webRoot = webRoot
         self.api = api
         self.eventRules = eventRules
@@ -75,7 +78,7 @@ public final class LocalAPIGateway: @unchecked Sendable {
 
     private func handle(_ request: ServerRequest) -> ServerReply {
         let path = request.path
-        if path.hasPrefix("/chat/") || path.hasPrefix("/multihost/") { return invokeAPI(request) }
+        if path.hasPrefix("/chat/") || path.hasPrefix("/multihost/") || path.hasPrefix("/channel/") { return invokeAPI(request) }
         switch (request.method, path) {
         case ("POST", "/local/sign-in"):
             guard let body = try? JSONValue.parse(request.body), let userId = body["userId"]?.stringValue, !userId.isEmpty, userId.count <= 128 else {
@@ -142,6 +145,7 @@ public final class LocalAPIGateway: @unchecked Sendable {
         guard let target = eventRules[detailType] else {
             return .json(404, JSONValue.object([("message", .string("no rule matches detail-type '\(detailType)'"))]).compactText)
         }
+        eventObserver(event)
         let outcome = target.invoke(body)
         let result: JSONValue
         switch outcome {

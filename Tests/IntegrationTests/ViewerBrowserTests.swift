@@ -57,6 +57,15 @@ import Testing
             check(try b.run("return document.getElementById('status').textContent") == .string("live"), "\(b.name) shows live")
         }
 
+        // A viewer who opens the page mid-broadcast starts playing without waiting for an event.
+        do {
+            let late = try Browser(driver: driver, name: "late")
+            try late.open(stack.url + "/?user=late-viewer")
+            check(late.wait(until: "window.viewer && window.viewer.startsFromState === 1 && !\(Self.video).paused"),
+                  "a page opened mid-broadcast plays (from /channel/state)")
+            if failed { try? late.screenshot(to: "\(Self.screenshots)/late.png") }
+        }
+
         // EventBridge redelivers it: it reaches the page and changes nothing.
         try Self.deliver(try Self.sample("stream-start"), to: stack)
         for b in browsers {

@@ -71,6 +71,16 @@ final class FakeChatRooms: ChatRoomService {
     }
 }
 
+/// Channel states from memory.
+final class FakeChannels: ChannelStateService {
+    var live: [String: LiveStream] = [:]
+    var lookups = 0
+    func liveStream(channelArn: String, call: AWSCallContext) throws -> LiveStream? {
+        lookups += 1
+        return live[channelArn]
+    }
+}
+
 /// An invite table in memory.
 final class FakeInviteStore: InviteStoring {
     var items: [String: Invite] = [:]
@@ -105,6 +115,7 @@ final class FakeInviteStore: InviteStoring {
     let store = FakeInviteStore()
     let chat = FakeChat()
     let rooms = FakeChatRooms()
+    let channels = FakeChannels()
     var configuration = MultihostInviteConfiguration(table: "invites")
 
     init() {
@@ -113,7 +124,7 @@ final class FakeInviteStore: InviteStoring {
     }
 
     func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler {
-        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, now: { now })
+        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, channels: channels, now: { now })
     }
 
     func send(_ method: String, _ path: String, body: String? = nil, caller: String? = "host",
@@ -598,5 +609,24 @@ extension MultihostInviteHandlerTests {
             let all = env.merging(["INVITES_TABLE": "t-1"]) { $1 }
             #expect(throws: InitError.self) { try MultihostInviteConfiguration.fromEnvironment { all[$0] } }
         }
+    }
+
+    @Test func channelStateIsPublicValidatedAndCached() {
+        let live = LiveStream(channelArn: Self.channel, streamId: "st-1", state: "LIVE", startTime: "2026-11-21T10:23:43Z")
+        channels.live[Self.channel] = live
+        let handler = handler()
+        let on = chatToken(#"{"channelArn":"\#(Self.channel)"}"#, caller: nil, path: "/channel/state", to: handler)
+        #expect(on.status == 200)
+        #expect(on.body == .object([("channelArn", .string(Self.channel)), ("live", .bool(true)), ("startTime", .string("2026-11-21T10:23:43Z"))]))
+        _ = chatToken(#"{"channelArn":"\#(Self.channel)"}"#, caller: nil, path: "/channel/state", to: handler)
+        #expect(channels.lookups == 1)
+        let other = "arn:aws:ivs:us-east-1:123456789012:channel/Quiet1"
+        #expect(chatToken(#"{"channelArn":"\#(other)"}"#, caller: nil, path: "/channel/state", to: handler).body["live"] == .bool(false))
+        // "Offline" is not kept: the channel going live shows at once.
+        channels.live[other] = LiveStream(channelArn: other, streamId: "st-2", state: "LIVE", startTime: "2026-11-21T11:00:00Z")
+        #expect(chatToken(#"{"channelArn":"\#(other)"}"#, caller: nil, path: "/channel/state", to: handler).body["live"] == .bool(true))
+        #expect(chatToken(#"{"channelArn":"arn:aws:ivs:us-east-1:123456789012:stage/X"}"#, caller: nil, path: "/channel/state", to: handler).status == 400)
+        #expect(chatToken("{}", caller: nil, path: "/channel/state", to: handler).status == 400)
+        #expect(chatToken("nope", caller: nil, path: "/channel/state", to: handler).status == 400)
     }
 }

@@ -104,6 +104,15 @@ final class Rooms: ChatRoomService {
     }
 }
 
+final class Channels: ChannelStateService {
+    let calls: Calls
+    init(_ calls: Calls) { self.calls = calls }
+    func liveStream(channelArn: String, call: AWSCallContext) throws -> LiveStream? {
+        calls.all.append("GetStream")
+        return LiveStream(channelArn: channelArn, streamId: "st-1", state: "LIVE", startTime: "2026-01-01T00:00:00Z")
+    }
+}
+
 // MARK: - Base64
 
 let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
@@ -181,7 +190,7 @@ func checkHandler(_ payload: [UInt8], event: JSONValue?, request: HTTPAPIRequest
     let handler = MultihostInviteHandler(
         configuration: MultihostInviteConfiguration(table: "invites", defaultStage: stageArn, stageOwner: owner, defaultRoom: room,
                                                     allowGuests: true),
-        stages: Stages(calls), store: Store(calls), chat: Chat(calls), rooms: Rooms(calls), now: { now })
+        stages: Stages(calls), store: Store(calls), chat: Chat(calls), rooms: Rooms(calls), channels: Channels(calls), now: { now })
     let answer: [UInt8]
     do { answer = try handler.handle(payload, context: context) } catch let error as LambdaError {
         check(error.errorType.hasPrefix("Event."), "multihostInvite failed with \(error.errorType)")
@@ -195,6 +204,11 @@ func checkHandler(_ payload: [UInt8], event: JSONValue?, request: HTTPAPIRequest
           response["headers"]?.objectValue != nil else { fatalError("property violated: malformed answer") }
     if let body = response["body"] {
         check((try? JSONValue.parse(body.stringValue ?? "")) != nil, "the answer's body is not JSON text")
+    }
+    // The public channel state: a read of the channel's stream, nothing else, whoever asks.
+    if request.matchesPath("/channel/state") {
+        check(calls.all.allSatisfy { $0 == "GetStream" }, "the channel state route called \(calls.all)")
+        return
     }
     // Guest routes (no authorizer on AWS): whatever the request carries, every token is for a fresh
     // guest id, receive-only (chat) or watch-only (stage).
