@@ -120,6 +120,17 @@ import Testing
         #expect(error["Type"] == .string("ERROR") && error["RequestId"] == .string("r-1") && error["ErrorCode"] == .int(400))
     }
 
+    @Test func channelStateThroughTheRealBinaryAndGetStream() throws {
+        let f = try Fixture(env: ["CHAT_ROOM_ARN": S.roomArn])
+        let body = #"{"channelArn":"\#(Self.channel)"}"#
+        let offline = try f.call("POST", "/channel/state", body: body, caller: nil)
+        #expect(offline.status == 200 && offline.body["live"] == .bool(false), "\(offline.raw)")
+        f.sandbox.ivs.setStream(Self.channel, startTime: "2026-11-21T10:23:43Z")
+        let live = try f.call("POST", "/channel/state", body: body, caller: nil)
+        #expect(live.body == .object([("channelArn", .string(Self.channel)), ("live", .bool(true)), ("startTime", .string("2026-11-21T10:23:43Z"))]))
+        #expect(f.sandbox.ivs.requestCount(for: "GetStream") == 2 && f.sandbox.ivs.rejectedSignatures == 0)
+    }
+
     static func token(from f: Fixture) throws -> String? {
         try f.call("POST", "/chat/token", body: "{}", caller: S.guest).body["token"]?.stringValue
     }
