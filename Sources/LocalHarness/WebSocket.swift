@@ -6,7 +6,8 @@ import Foundation
 /// them), pings answered, the close handshake honoured. Enough for the local IVS Chat stand-in.
 public final class WebSocketConnection: @unchecked Sendable {
     private let channel: Channel
-    private var buffered: [UInt8]
+    /// Read by the connection's own thread only.
+    private var frames: WebSocketFrames
     private let writeLock = NSLock()
     private let stateLock = NSLock()
     private var closed = false
@@ -15,7 +16,7 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     init(channel: Channel, buffered: [UInt8]) {
         self.channel = channel
-        self.buffered = buffered
+        frames = WebSocketFrames(buffered: buffered, maxPayload: 1 << 20) { [channel] in channel.receive($0, $1) }
         // A client that stops reading must not stall the sender (a SendEvent) for long.
         var limit = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(channel.fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
@@ -62,13 +63,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// Writes under `writeLock`, and only while open: `finish` marks the connection closed under the same
     /// lock, so no frame reaches the descriptor after it (which `HTTPServer` then closes and may reuse).
     private func sendFrame(opcode: UInt8, payload: [UInt8]) -> Bool {
-        var frame: [UInt8] = [0x80 | opcode]
-        switch payload.count {
-        case ..<126: frame.append(UInt8(payload.count))
-        case ..<65536: frame += [126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
-        default: frame.append(127); frame += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
-        }
-        frame += payload
+        let frame = WebSocketFrames.encode(opcode: opcode, payload: payload)
         return writeLock.withLock { isOpen && channel.send(frame) }
     }
 
@@ -92,7 +87,8 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// Reads frames until the connection closes (run by `HTTPServer` on the connection's thread).
     func readUntilClosed() {
         defer { finish() }
-        while let (opcode, payload) = readFrame() {
+        // Clients must mask their frames (RFC 6455 §5.1).
+        while let (opcode, payload) = frames.next(requireMask: true) {
             switch opcode {
             case 0x1:
                 let handler = stateLock.withLock { onText }
@@ -106,10 +102,40 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
     }
 
-    /// One frame, unmasked; nil at the end of the stream or on a protocol error.
-    private func readFrame() -> (opcode: UInt8, payload: [UInt8])? {
+}
+
+/// RFC 6455 framing, shared by the server side (`WebSocketConnection`) and the test client
+/// (`WebSocketClient`): final frames out, frames in from a byte stream.
+struct WebSocketFrames {
+    private var buffered: [UInt8]
+    private let maxPayload: Int
+    /// Reads up to `count` bytes into the buffer; 0 or less at the end of the stream.
+    private let receive: (UnsafeMutableRawPointer, Int) -> Int
+
+    /// `buffered`: bytes already read past the handshake.
+    init(buffered: [UInt8], maxPayload: Int, receive: @escaping (UnsafeMutableRawPointer, Int) -> Int) {
+        self.buffered = buffered
+        self.maxPayload = maxPayload
+        self.receive = receive
+    }
+
+    /// A final frame with `opcode`, masked with `mask` when given (as a client must send it).
+    static func encode(opcode: UInt8, payload: [UInt8], mask: [UInt8]? = nil) -> [UInt8] {
+        let maskBit: UInt8 = mask == nil ? 0 : 0x80
+        var frame: [UInt8] = [0x80 | opcode]
+        switch payload.count {
+        case ..<126: frame.append(maskBit | UInt8(payload.count))
+        case ..<65536: frame += [maskBit | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: frame.append(maskBit | 127); frame += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+        }
+        guard let mask else { return frame + payload }
+        return frame + mask + payload.enumerated().map { $0.element ^ mask[$0.offset & 3] }
+    }
+
+    /// The next frame, unmasked; nil at the end of the stream or on a protocol error: a length below 0
+    /// or over `maxPayload`, or with `requireMask` an unmasked frame.
+    mutating func next(requireMask: Bool) -> (opcode: UInt8, payload: [UInt8])? {
         guard let head = read(2) else { return nil }
-        let opcode = head[0] & 0x0F
         let masked = head[1] & 0x80 != 0
         var length = Int(head[1] & 0x7F)
         if length == 126 {
@@ -119,15 +145,17 @@ public final class WebSocketConnection: @unchecked Sendable {
             guard let b = read(8) else { return nil }
             length = b.reduce(0) { $0 << 8 | Int($1) }
         }
-        guard masked, length >= 0, length <= 1 << 20, let mask = read(4), var payload = read(length) else { return nil }
-        for i in payload.indices { payload[i] ^= mask[i & 3] }
-        return (opcode, payload)
+        guard masked || !requireMask, length >= 0, length <= maxPayload else { return nil }
+        let mask = masked ? read(4) : nil
+        guard !masked || mask != nil, var payload = read(length) else { return nil }
+        if let mask { for i in payload.indices { payload[i] ^= mask[i & 3] } }
+        return (head[0] & 0x0F, payload)
     }
 
-    private func read(_ count: Int) -> [UInt8]? {
+    private mutating func read(_ count: Int) -> [UInt8]? {
         while buffered.count < count {
             var chunk = [UInt8](repeating: 0, count: 16384)
-            let n = chunk.withUnsafeMutableBytes { channel.receive($0.baseAddress!, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { receive($0.baseAddress!, $0.count) }
             if n <= 0 { return nil }
             buffered += chunk[0..<n]
         }

@@ -12,7 +12,7 @@ public final class WebSocketClient {
     /// The subprotocol the server chose (`Sec-WebSocket-Protocol`).
     public let subprotocol: String?
     private let fd: Int32
-    private var buffer: [UInt8]
+    private var frames: WebSocketFrames
 
     /// Connects to `url` (`ws://127.0.0.1:<port>`) offering `subprotocol`; throws only when the TCP
     /// connection or the HTTP exchange fails (a refusal is a `status` other than 101).
@@ -51,7 +51,7 @@ public final class WebSocketClient {
         subprotocol = head.dropFirst().first { $0.lowercased().hasPrefix("sec-websocket-protocol:") }
             .map { String($0.dropFirst("sec-websocket-protocol:".count)).trimmingCharacters(in: .whitespaces) }
         buffer.removeFirst(headEnd! + 4)
-        self.buffer = status == 101 ? buffer : []
+        frames = WebSocketFrames(buffered: status == 101 ? buffer : [], maxPayload: 1 << 24) { recv(fd, $0, $1, 0) }
     }
 
     deinit { close(fd) }
@@ -59,39 +59,19 @@ public final class WebSocketClient {
     /// The next text message, or nil when the connection closed or nothing came within the socket's
     /// 10-second read limit.
     public func receiveText() -> String? {
-        while true {
-            guard let head = read(2) else { return nil }
-            var length = Int(head[1] & 0x7F)
-            if length == 126 { guard let b = read(2) else { return nil }; length = Int(b[0]) << 8 | Int(b[1]) }
-            else if length == 127 { guard let b = read(8) else { return nil }; length = b.reduce(0) { $0 << 8 | Int($1) } }
-            guard length >= 0, length <= 1 << 24, let payload = read(length) else { return nil }
-            switch head[0] & 0x0F {
+        while let (opcode, payload) = frames.next(requireMask: false) {
+            switch opcode {
             case 0x1: return String(decoding: payload, as: UTF8.self)
             case 0x8: return nil
             default: continue
             }
         }
+        return nil
     }
 
     /// Sends a text message (masked, as a client must).
     public func send(text: String) {
-        let payload = Array(text.utf8)
-        let mask: [UInt8] = [1, 2, 3, 4]
-        var frame: [UInt8] = [0x81]
-        if payload.count < 126 { frame.append(0x80 | UInt8(payload.count)) } else { frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)] }
-        frame += mask
-        frame += payload.enumerated().map { $0.element ^ mask[$0.offset & 3] }
+        let frame = WebSocketFrames.encode(opcode: 0x1, payload: Array(text.utf8), mask: [1, 2, 3, 4])
         _ = frame.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    }
-
-    private func read(_ count: Int) -> [UInt8]? {
-        while buffer.count < count {
-            var chunk = [UInt8](repeating: 0, count: 16384)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { return nil }
-            buffer += chunk[0..<n]
-        }
-        defer { buffer.removeFirst(count) }
-        return Array(buffer[0..<count])
     }
 }
