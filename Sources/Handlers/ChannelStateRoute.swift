@@ -37,12 +37,10 @@ extension MultihostInviteHandler {
             stream = try channelStateCache.value(for: channelArn, keep: { $0 != nil }) {
                 try channels.liveStream(channelArn: channelArn, call: call)
             }
-        } catch {
-            if (error as? AWSError)?.serviceError?.type == "ResourceNotFoundException" { throw .notFound("no channel \(channelArn)") }
-            throw .upstream("GetStream", error)
-        }
-        var members: [(key: String, value: JSONValue)] = [("channelArn", .string(channelArn)), ("live", .bool(stream?.state == "LIVE"))]
-        if let stream, stream.state == "LIVE", let start = stream.startTime { members.append(("startTime", .string(start))) }
+        } catch { throw .upstream("GetStream", error, notFound: "no channel \(channelArn)") }
+        let live = stream.flatMap { $0.state == "LIVE" ? $0 : nil }
+        var members: [(key: String, value: JSONValue)] = [("channelArn", .string(channelArn)), ("live", .bool(live != nil))]
+        if let start = live?.startTime { members.append(("startTime", .string(start))) }
         return HTTPAPIResponse(statusCode: 200, body: .object(members))
     }
 }

@@ -61,10 +61,7 @@ extension MultihostInviteHandler {
         do {
             token = try rooms.issueChatToken(roomArn: room, userId: caller, capabilities: capabilities,
                                              sessionMinutes: configuration.chatSessionMinutes, attributes: attributes, call: call)
-        } catch {
-            if (error as? AWSError)?.serviceError?.type == "ResourceNotFoundException" { throw .notFound("chat room \(room) does not exist") }
-            throw .upstream("CreateChatToken", error)
-        }
+        } catch { throw .upstream("CreateChatToken", error, notFound: "chat room \(room) does not exist") }
         Log.info("chat token for \(caller) in \(room) [\(capabilities.map(\.rawValue).joined(separator: ","))] until \(token.sessionExpirationTime ?? "?")")
         var members: [(key: String, value: JSONValue)] = [
             ("token", .string(token.token.reveal)), ("userId", .string(caller)), ("roomArn", .string(room)),
@@ -104,11 +101,6 @@ extension MultihostInviteHandler {
         do {
             let details = try roomCache.value(for: room) { try rooms.roomDetails(arn: room, call: call) }
             return details.tags["owner"].flatMap { $0.isEmpty ? nil : $0 }
-        } catch {
-            if (error as? AWSError)?.serviceError?.type == "ResourceNotFoundException" {
-                throw .notFound("chat room \(room) does not exist")
-            }
-            throw .upstream("GetRoom", error)
-        }
+        } catch { throw .upstream("GetRoom", error, notFound: "chat room \(room) does not exist") }
     }
 }

@@ -87,17 +87,10 @@ public final class MultihostInviteHandler: LambdaHandler {
                                                               ("access-control-max-age", "600")], body: nil)
         }
         // Routes without the authorizer: the caller is nobody, whatever the request carries.
-        if request.matchesPath("/channel/state") {
+        if ["/channel/state", "/chat/guest-token", "/multihost/guest-viewer-token"].contains(where: request.matchesPath) {
             do throws(APIFailure) {
                 guard request.method == "POST" else { throw .notFound("no route for \(request.method) \(request.path)") }
-                return answer(request, caller: nil, try channelState(request, call: call))
-            } catch {
-                return answer(request, caller: nil, .error(error.status, error.message))
-            }
-        }
-        if request.matchesPath("/chat/guest-token") || request.matchesPath("/multihost/guest-viewer-token") {
-            do throws(APIFailure) {
-                guard request.method == "POST" else { throw .notFound("no route for \(request.method) \(request.path)") }
+                if request.matchesPath("/channel/state") { return answer(request, caller: nil, try channelState(request, call: call)) }
                 guard configuration.allowGuests else { throw .forbidden("guests are not allowed here: sign in (ALLOW_GUESTS is off)") }
                 let guest = "guest-" + SecureRandom.hex(byteCount: 8)
                 if request.matchesPath("/chat/guest-token") { return answer(request, caller: guest, try chatToken(request, caller: guest, guest: true, call: call)) }
@@ -280,10 +273,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     /// The stage (404 when the service does not know it).
     func knownStage(_ stageArn: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
         do { return try stageCache.stage(arn: stageArn, call: call) } catch {
-            if let service = (error as? AWSError)?.serviceError, service.type == "ResourceNotFoundException" {
-                throw .notFound("stageArn: no stage \(stageArn)")
-            }
-            throw .upstream("GetStage", error)
+            throw .upstream("GetStage", error, notFound: "stageArn: no stage \(stageArn)")
         }
     }
 
@@ -335,10 +325,13 @@ struct APIFailure: Error {
     static func forbidden(_ message: String) -> APIFailure { APIFailure(status: 403, message: message) }
     static func notFound(_ message: String) -> APIFailure { APIFailure(status: 404, message: message) }
 
-    /// An AWS call failed: 503 when trying again may help (throttling, no answer, time-out, a 5xx),
-    /// else 502. Only the operation's name reaches the caller; the details go to the log (with
-    /// `hiding` scrubbed from them, in case a service echoes a value back).
-    static func upstream(_ operation: String, _ error: Error, hiding secret: Secret? = nil, message: String? = nil) -> APIFailure {
+    /// An AWS call failed: 404 with `notFound` when the service does not know the resource
+    /// (`ResourceNotFoundException`); else 503 when trying again may help (throttling, no answer,
+    /// time-out, a 5xx), else 502. Only the operation's name reaches the caller; the details go to the
+    /// log (with `hiding` scrubbed from them, in case a service echoes a value back).
+    static func upstream(_ operation: String, _ error: Error, hiding secret: Secret? = nil, message: String? = nil,
+                         notFound: String? = nil) -> APIFailure {
+        if let notFound, (error as? AWSError)?.serviceError?.type == "ResourceNotFoundException" { return .notFound(notFound) }
         var detail = "\(error)"
         if let secret, !secret.reveal.isEmpty { detail = detail.replacing(secret.reveal, with: "<redacted>") }
         Log.error("\(operation) failed: \(detail)")
