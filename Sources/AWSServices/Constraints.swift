@@ -69,12 +69,12 @@ extension AWSError {
 
 extension JSONValue {
     /// A JSON object of strings, members sorted by key (stable wire bytes).
-    static func stringMap(_ map: [String: String]) -> JSONValue {
+    public static func stringMap(_ map: [String: String]) -> JSONValue {
         .object(map.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
     }
 
     /// This object's string members as a dictionary (others skipped); empty when not an object.
-    var stringMap: [String: String] {
+    public var stringMap: [String: String] {
         var out: [String: String] = [:]
         for member in objectValue ?? [] { if let s = member.value.stringValue { out[member.key] = s } }
         return out

@@ -84,8 +84,7 @@ public final class IVSChatClient {
         let op = "GetRoom"
         try AWSError.check(IVSConstraints.roomARNProblem(arn), operation: op, field: "identifier")
         let output = try client.call(op, input: .object([("identifier", .string(arn))]), deadline: deadline, traceId: traceId)
-        var tags: [String: String] = [:]
-        for (key, value) in output["tags"]?.objectValue ?? [] { if let s = value.stringValue { tags[key] = s } }
-        return ChatRoomDetails(arn: output["arn"]?.stringValue ?? arn, name: output["name"]?.stringValue ?? "", tags: tags)
+        return ChatRoomDetails(arn: output["arn"]?.stringValue ?? arn, name: output["name"]?.stringValue ?? "",
+                               tags: output["tags"]?.stringMap ?? [:])
     }
 }

@@ -1,3 +1,4 @@
+import AWSServices
 import Foundation
 import JSON
 
@@ -90,7 +91,7 @@ public final class ChatMessagingStandIn: @unchecked Sendable {
     func deliver(room: String, id: String, eventName: String, attributes: [String: String], sendTime: String) {
         let frame = JSONValue.object([
             ("Type", .string("EVENT")), ("Id", .string(id)), ("RequestId", .string("")), ("EventName", .string(eventName)),
-            ("Attributes", .object(attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("Attributes", .stringMap(attributes)),
             ("SendTime", .string(sendTime)),
         ]).compactText
         let now = Date()

@@ -259,7 +259,7 @@ public final class IVSStandIn: @unchecked Sendable {
         return Self.ok(.object([
             ("arn", .string(arn)), ("id", .string(arn.split(separator: "/").last.map(String.init) ?? "")), ("name", .string(room.name)),
             ("maximumMessageLength", .int(500)), ("maximumMessageRatePerSecond", .int(10)),
-            ("tags", .object(room.tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("tags", .stringMap(room.tags)),
         ]))
     }
 
@@ -280,7 +280,7 @@ public final class IVSStandIn: @unchecked Sendable {
             ("participantId", .string(participantId)),
             ("token", .string("eyJhbGciOiJLTVMiLCJ0eXAiOiJKV1QifQ." + Self.randomString(160))),
             ("userId", .string(userId)),
-            ("attributes", .object(attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("attributes", .stringMap(attributes)),
             ("duration", .int(minutes)),
             ("capabilities", .array(capabilities)),
             ("expirationTime", .string(Self.iso8601(Date().addingTimeInterval(Double(minutes) * 60)))),
@@ -319,7 +319,7 @@ public final class IVSStandIn: @unchecked Sendable {
         return Self.ok(.object([("stage", .object([
             ("arn", .string(arn)), ("name", .string(stage.name)),
             ("activeSessionId", .string(stage.activeSessionId ?? "")),
-            ("tags", .object(stage.tags.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("tags", .stringMap(stage.tags)),
             ("endpoints", .object([("events", .string("wss://global.events.live-video.net")),
                                    ("whip", .string("https://\(id).global-bm.whip.live-video.net"))])),
         ]))]))

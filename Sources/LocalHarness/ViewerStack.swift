@@ -27,8 +27,7 @@ public final class ViewerStack: @unchecked Sendable {
         var madeSandbox: MultihostSandbox?
         do {
             sandbox = try MultihostSandbox(ivs: ivs, moto: moto, table: "ivs-chat-events-viewer-\(UUID().uuidString.prefix(8))")
-            madeSandbox = sandbox
-            ivs.setRoom(Self.roomArn, IVSStandIn.RoomInfo(name: "streamcat-demo", tags: ["owner": MultihostSandbox.broadcaster]))
+            madeSandbox = sandbox  // it also tells the stand-in the room and its owner
             var env = sandbox.environment
             env["CHAT_ROOM_ARN"] = Self.roomArn
             env["AWS_LAMBDA_LOG_LEVEL"] = "INFO"

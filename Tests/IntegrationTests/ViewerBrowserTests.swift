@@ -49,7 +49,7 @@ import Testing
         }
 
         // Stream Start through the real bootstrap: every viewer's player starts, and its time advances.
-        try Self.deliver(try Self.sample("stream-start"), to: stack)
+        try Self.deliver(try MultihostInviteTests.sample("stream-start"), to: stack)
         for b in browsers {
             check(b.wait(until: "window.viewer.live && !\(Self.video).paused && \(Self.video).currentTime > 0.2"), "\(b.name) plays")
             let t = try b.run("return \(Self.video).currentTime").numberText.flatMap(Double.init) ?? 0
@@ -67,7 +67,7 @@ import Testing
         }
 
         // EventBridge redelivers it: it reaches the page and changes nothing.
-        try Self.deliver(try Self.sample("stream-start"), to: stack)
+        try Self.deliver(try MultihostInviteTests.sample("stream-start"), to: stack)
         for b in browsers {
             check(b.wait(until: "window.viewer.duplicates === 1"), "\(b.name) recognises the repeat")
             check(try b.run("return [window.viewer.playStarts, window.viewer.live, \(Self.video).paused]")
@@ -109,21 +109,17 @@ import Testing
         check(stack.ivs.requestCount(for: "CreateChatToken") == tokensBefore + 3, "each reconnection used a new token")
 
         // Stream End (after the reconnection) stops it; a Stream Start older than it (late, out of order) is ignored.
-        try Self.deliver(try Self.sample("stream-end"), to: stack)
+        try Self.deliver(try MultihostInviteTests.sample("stream-end"), to: stack)
         for b in browsers {
             check(b.wait(until: "!window.viewer.live && \(Self.video).paused"), "\(b.name) stops")
             check(try b.run("return document.getElementById('status').textContent") == .string("offline"), "\(b.name) shows offline again")
         }
-        let late = try Self.sample("stream-start").replacingOccurrences(of: "01234567-0123-0123-0123-012345678901", with: "late-start-event")
+        let late = try MultihostInviteTests.sample("stream-start").replacingOccurrences(of: "01234567-0123-0123-0123-012345678901", with: "late-start-event")
         try Self.deliver(late, to: stack)
         for b in browsers {
             check(b.wait(until: "window.viewer.stale === 1"), "\(b.name) ignores the late start")
             check(try b.run("return window.viewer.live") == .bool(false), "\(b.name) stays offline")
         }
-    }
-
-    static func sample(_ name: String) throws -> String {
-        try String(contentsOfFile: BuildProducts.packageRoot + "/events/\(name).json", encoding: .utf8)
     }
 
     /// Hands an EventBridge event to the stack, as the rule would; the function must answer.

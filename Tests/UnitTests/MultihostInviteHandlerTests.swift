@@ -5,6 +5,12 @@ import JSON
 import LambdaRuntime
 import Testing
 
+/// What a service answers for a resource it does not know.
+func notFound(_ service: String, _ operation: String) -> AWSError {
+    .service(AWSServiceError(service: service, operation: operation, type: "ResourceNotFoundException",
+                             message: "not found", status: 404, requestId: nil, attempts: 1))
+}
+
 /// A stage service answering from memory.
 final class FakeStages: StageService {
     var stages: [String: StageDetails] = [:]
@@ -20,8 +26,7 @@ final class FakeStages: StageService {
         stageLookups += 1
         if let failure { throw failure }
         guard let stage = stages[arn] else {
-            throw AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "GetStage", type: "ResourceNotFoundException",
-                                                   message: "not found", status: 404, requestId: nil, attempts: 1))
+            throw notFound("ivs-realtime", "GetStage")
         }
         return stage
     }
@@ -52,8 +57,7 @@ final class FakeChatRooms: ChatRoomService {
         lookups += 1
         if let failure { throw failure }
         guard let room = rooms[arn] else {
-            throw AWSError.service(AWSServiceError(service: "ivschat", operation: "GetRoom", type: "ResourceNotFoundException",
-                                                   message: "not found", status: 404, requestId: nil, attempts: 1))
+            throw notFound("ivschat", "GetRoom")
         }
         return room
     }
@@ -62,8 +66,7 @@ final class FakeChatRooms: ChatRoomService {
                         attributes: [String: String], call: AWSCallContext) throws -> ChatToken {
         if let failure { throw failure }
         guard rooms[roomArn] != nil else {
-            throw AWSError.service(AWSServiceError(service: "ivschat", operation: "CreateChatToken", type: "ResourceNotFoundException",
-                                                   message: "not found", status: 404, requestId: nil, attempts: 1))
+            throw notFound("ivschat", "CreateChatToken")
         }
         issued.append((roomArn, userId, capabilities, sessionMinutes, attributes))
         return ChatToken(token: Secret("SECRET-CHAT-\(issued.count)"), tokenExpirationTime: "2026-01-01T01:00:00Z",
