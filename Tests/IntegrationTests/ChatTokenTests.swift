@@ -95,14 +95,17 @@ import Testing
         #expect(first.status == 101)
         #expect(again.status == 401 && unknown.status == 401 && none.status == 401)
         f.sandbox.ivs.messaging.tokenLifetimeSeconds = 0
-        let expired = try WebSocketClient(url: f.sandbox.ivs.messagingURL, subprotocol: try #require(try Self.token(from: f)))
+        // A token really issued (a missing one would be refused too, proving nothing).
+        let unused: String = try #require(try Self.token(from: f))
+        let expired = try WebSocketClient(url: f.sandbox.ivs.messagingURL, subprotocol: unused)
         #expect(expired.status == 401)
         #expect(f.sandbox.ivs.messaging.refusedHandshakes == refusedBefore + 4)
     }
 
     @Test func everySendEventReachesTheRoomsClientsInTheServiceFrame() throws {
         let f = try Fixture(env: ["CHAT_ROOM_ARN": S.roomArn])
-        let ws = try WebSocketClient(url: f.sandbox.ivs.messagingURL, subprotocol: try #require(try Self.token(from: f)))
+        let token: String = try #require(try Self.token(from: f))
+        let ws = try WebSocketClient(url: f.sandbox.ivs.messagingURL, subprotocol: token)
         #expect(ws.status == 101)
         // The invite's chat event, sent by the real binary.
         let invite = try f.call(try MultihostInviteTests.sample("invite"))
