@@ -4,6 +4,8 @@ import LambdaRuntime
 
 /// Configuration of `multihostInvite`, read from the environment at start-up:
 /// - `INVITES_TABLE` (required): the DynamoDB table of invites (`inviteeId` + `stageArn`, TTL `expiresAt`);
+/// - `STATE_TABLE`: the table `streamStarted` records channel states in (`/channel/state` reads it) and
+///   where stage and room tags are shared by all instances (key `pk`, TTL `expiresAt`);
 /// - `DEFAULT_STAGE_ARN`: the stage when a request names none;
 /// - `STAGE_OWNER`: the owner of stages without an `owner` tag (single-broadcaster deployments);
 /// - `CHAT_ROOM_ARN` (or `DEMO_CHAT_ARN`): the room of stages without a `chatRoomArn` tag;
@@ -27,11 +29,12 @@ public struct MultihostInviteConfiguration: Sendable {
     public var chatSessionMinutes: Int
     public var usernameClaim: String
     public var allowGuests: Bool
+    public var stateTable: String?
 
     public init(table: String, defaultStage: String? = nil, stageOwner: String? = nil, defaultRoom: String? = nil,
                 allowedOrigin: String = "*", identityClaim: String = "sub", inviteDurationMinutes: Int = 60,
                 stageCacheSeconds: Int = 60, roomsByChannel: [String: String] = [:], chatSessionMinutes: Int = 60,
-                usernameClaim: String = "username", allowGuests: Bool = false) {
+                usernameClaim: String = "username", allowGuests: Bool = false, stateTable: String? = nil) {
         self.table = table
         self.defaultStage = defaultStage
         self.stageOwner = stageOwner
@@ -44,6 +47,7 @@ public struct MultihostInviteConfiguration: Sendable {
         self.chatSessionMinutes = chatSessionMinutes
         self.usernameClaim = usernameClaim
         self.allowGuests = allowGuests
+        self.stateTable = stateTable
     }
 
     /// Reads and checks the configuration; any problem is an init error naming the variable.
@@ -64,7 +68,7 @@ public struct MultihostInviteConfiguration: Sendable {
             roomsByChannel: try StreamStateConfiguration.channelRoomMap(lookup: lookup),
             chatSessionMinutes: try integer("CHAT_SESSION_MINUTES", lookup, default: 60, range: 1...180),
             usernameClaim: lookup("USERNAME_CLAIM") ?? "username",
-            allowGuests: try flag("ALLOW_GUESTS", lookup))
+            allowGuests: try flag("ALLOW_GUESTS", lookup), stateTable: try StreamStateConfiguration.stateTable(lookup: lookup))
     }
 
     /// DynamoDB table names: 3-255 of `a-z A-Z 0-9 _ - .`.

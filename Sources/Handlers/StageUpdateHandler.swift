@@ -25,12 +25,16 @@ public final class StageUpdateHandler: LambdaHandler {
         public var defaultStage: String?
         public var stageOwner: String?
         public var stageCacheSeconds: Int
+        /// `STATE_TABLE`: where stage tags are shared with the other functions' instances.
+        public var stateTable: String?
 
-        public init(defaultRoom: String? = nil, defaultStage: String? = nil, stageOwner: String? = nil, stageCacheSeconds: Int = 60) {
+        public init(defaultRoom: String? = nil, defaultStage: String? = nil, stageOwner: String? = nil, stageCacheSeconds: Int = 60,
+                    stateTable: String? = nil) {
             self.defaultRoom = defaultRoom
             self.defaultStage = defaultStage
             self.stageOwner = stageOwner
             self.stageCacheSeconds = stageCacheSeconds
+            self.stateTable = stateTable
         }
 
         public static func fromEnvironment(lookup: (String) -> String? = Environment.nonEmpty) throws(InitError) -> Configuration {
@@ -44,7 +48,8 @@ public final class StageUpdateHandler: LambdaHandler {
                 seconds = n
             }
             return Configuration(defaultRoom: try HandlerRegistry.configuredRoom(lookup: lookup), defaultStage: stage,
-                                 stageOwner: lookup("STAGE_OWNER"), stageCacheSeconds: seconds)
+                                 stageOwner: lookup("STAGE_OWNER"), stageCacheSeconds: seconds,
+                                 stateTable: try StreamStateConfiguration.stateTable(lookup: lookup))
         }
     }
 
@@ -52,9 +57,10 @@ public final class StageUpdateHandler: LambdaHandler {
     private let stageCache: StageCache
     private let chat: ChatEventSending
 
-    public init(configuration: Configuration, stages: StageService, chat: ChatEventSending) {
+    /// `metadata`: stage tags shared by all instances (nil: this process asks `GetStage` itself).
+    public init(configuration: Configuration, stages: StageService, chat: ChatEventSending, metadata: SharedMetadataStoring? = nil) {
         self.configuration = configuration
-        stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds)
+        stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds, store: metadata)
         self.chat = chat
     }
 
