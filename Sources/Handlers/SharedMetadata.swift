@@ -26,6 +26,8 @@ public protocol SharedMetadataStoring: AnyObject {
     func put(_ metadata: SharedMetadata, call: AWSCallContext) throws
     /// Takes the right to refresh `key` for `seconds` (true), unless another instance holds it (false).
     func takeLease(key: String, now: Int64, seconds: Int64, call: AWSCallContext) throws -> Bool
+    /// Gives a lease back (the refresh failed, and not for throttling: the next request may try at once).
+    func releaseLease(key: String, call: AWSCallContext) throws
 }
 
 /// The state table's metadata items: `pk` = `stage#<ARN>` / `room#<ARN>` with `name`, `tags` (a map
@@ -73,6 +75,10 @@ public final class DynamoDBSharedMetadataStore: SharedMetadataStoring {
             if error.serviceError?.type == "ConditionalCheckFailedException" { return false }
             throw error
         }
+    }
+
+    public func releaseLease(key: String, call: AWSCallContext) throws {
+        try dynamoDB.deleteItem(table: table, key: ["pk": DynamoDBValue.string("lease#" + key)], deadline: call.deadline, traceId: call.traceId)
     }
 }
 
@@ -131,6 +137,10 @@ public final class SharedMetadataCache {
             }
             let fetched: (name: String, tags: [String: String])
             do { fetched = try fetch() } catch {
+                let throttled = (error as? AWSError)?.serviceError?.isThrottling == true
+                if !throttled {
+                    do { try store.releaseLease(key: key, call: call) } catch { Log.warn("releasing the lease of \(key) failed: \(error)") }
+                }
                 // A throttled or failing service: a stale answer is better than none.
                 if let shared, !((error as? AWSError)?.serviceError?.type == "ResourceNotFoundException") {
                     Log.warn("refreshing \(key) failed, using the shared answer from before: \(error)")

@@ -28,6 +28,7 @@ final class FakeSharedMetadata: SharedMetadataStoring {
         leases[key] = now + seconds
         return true
     }
+    func releaseLease(key: String, call: AWSCallContext) throws { leases[key] = nil }
 }
 
 @Suite struct ChannelStateTests {
@@ -126,6 +127,16 @@ final class FakeSharedMetadata: SharedMetadataStoring {
         let refreshed = try SharedMetadataCache(store: shared, localSeconds: 60, sharedSeconds: 60, now: { clock })
             .metadata(key: "room#r", call: call) { fetches += 1; return ("r", ["owner": "new-owner"]) }
         #expect(refreshed.tags["owner"] == "new-owner" && fetches == 2)
+    }
+
+    @Test func aFailedRefreshGivesTheLeaseBackUnlessThrottled() {
+        let shared = FakeSharedMetadata()
+        let cache = SharedMetadataCache(store: shared, localSeconds: 60, sharedSeconds: 60, now: { 1000 })
+        let call = AWSCallContext(deadline: Int64.max / 2)
+        #expect(throws: AWSError.self) { _ = try cache.metadata(key: "stage#s", call: call) { throw notFound("ivs-realtime", "GetStage") } }
+        #expect(shared.leases["stage#s"] == nil)
+        #expect(throws: AWSError.self) { _ = try cache.metadata(key: "stage#s", call: call) { throw throttling("ivs-realtime", "GetStage") } }
+        #expect(shared.leases["stage#s"] != nil, "a throttled service is not asked again by the next request")
     }
 
     @Test func metadataNeverSeenWhileAnotherInstanceFetchesIsA429() {
