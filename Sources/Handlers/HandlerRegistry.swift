@@ -60,10 +60,10 @@ public enum HandlerRegistry {
         return room
     }
 
-    /// Retries of the HTTP API's AWS calls: at most one short retry, then the client gets 429 (with
-    /// `Retry-After`) or 503 at once. A throttled account-wide rate is not helped by a function that
-    /// holds on to it (and its concurrency) while adding load.
-    public static let requestRetry = RetryPolicy(maxAttempts: 2, baseDelayMilliseconds: 50, maxDelayMilliseconds: 50)
+    /// Retries of the HTTP API's AWS calls: a throttled call is not retried (the client gets 429 with
+    /// `Retry-After` at once: a spent account-wide rate is not helped by a function that holds on to it,
+    /// and its concurrency, while adding load); a lost connection or a 5xx gets one short retry, then 503.
+    public static let requestRetry = RetryPolicy(maxAttempts: 2, baseDelayMilliseconds: 50, maxDelayMilliseconds: 50, retriesThrottling: false)
     /// Retries of the EventBridge-driven handlers: keep trying within the invocation's deadline (the
     /// template's `Timeout`), backing off up to 2 s; then the invocation fails and Lambda's
     /// asynchronous retries, then the dead-letter queue, take over.
