@@ -1,3 +1,4 @@
+import Essentials
 import Foundation
 import JSON
 
@@ -30,7 +31,7 @@ public struct CrowdResult: Sendable {
 }
 
 /// The four scenarios of `make crowd`, run in order on one `CrowdWorld`.
-public final class CrowdRun {
+public final class CrowdRun: @unchecked Sendable {
     public let world: CrowdWorld
     private var viewers: [SimulatedViewer] = []
     private var clock = 0  // event times: one hour apart per stream event, so each is newer than the last
@@ -169,8 +170,11 @@ public final class CrowdRun {
         let start = Self.now()
         let time = nextEventTime()
         let channels = (0..<count).map { "arn:aws:ivs:us-east-1:123456789012:channel/TopOfHour\($0)" }
-        let outcomes = NSLock()
-        var attempts = 0, dead = 0
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var attempts = 0, dead = 0
+        }
+        let tally = Tally()
         let group = DispatchGroup()
         for (i, channel) in channels.enumerated() {
             let event = world.streamEvent("Stream Start", channel: channel, time: time)
@@ -178,7 +182,7 @@ public final class CrowdRun {
             Thread {
                 Thread.sleep(forTimeInterval: Double(i) / Double(count))  // all within one second
                 let o = self.world.deliver(event)
-                outcomes.withLock { attempts += o.attempts; if o.deadLettered { dead += 1 } }
+                tally.lock.withLock { tally.attempts += o.attempts; if o.deadLettered { tally.dead += 1 } }
                 group.leave()
             }.start()
         }
@@ -186,8 +190,8 @@ public final class CrowdRun {
         let sent = world.ivs.events.dropFirst(before).filter { $0.eventName == "STREAM_STARTED" }
         let reached = Set(sent.compactMap { e in channels.first { e.attributes["event"]?.contains($0 + "\"") == true } })
         result.delivered = reached.count
-        result.redeliveries = attempts - count
-        result.deadLetters = dead
+        result.redeliveries = tally.attempts - count
+        result.deadLetters = tally.dead
         result.correct = reached.count
         finish(&result, started: start)
     }

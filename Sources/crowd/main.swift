@@ -7,7 +7,7 @@ import LocalHarness
 var settings = CrowdWorld.Settings()
 var write = true
 var args = CommandLine.arguments.dropFirst()
-func number(_ flag: String) -> Double {
+@MainActor func number(_ flag: String) -> Double {
     guard let v = args.popFirst().flatMap(Double.init) else { FileHandle.standardError.write(Data("crowd: \(flag) takes a number\n".utf8)); exit(64) }
     return v
 }
