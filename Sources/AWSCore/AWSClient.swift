@@ -8,9 +8,12 @@ import JSON
 public struct AWSCallContext: Sendable {
     public var deadline: Int64
     public var traceId: String?
-    public init(deadline: Int64, traceId: String? = nil) {
+    /// The invocation's metrics: throttled answers and failed calls are counted there, by operation.
+    public var metrics: MetricsRecorder?
+    public init(deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) {
         self.deadline = deadline
         self.traceId = traceId
+        self.metrics = metrics
     }
 }
 
@@ -105,8 +108,21 @@ public final class AWSClient {
 
     /// Calls `operation` with a JSON `input` and returns its JSON output. `deadline` is epoch
     /// milliseconds (the invocation's deadline): no attempt or back-off goes past it, less the margin.
-    /// `traceId` (the invocation's `Lambda-Runtime-Trace-Id`) is sent as `X-Amzn-Trace-Id`.
-    public func call(_ operation: String, input: JSONValue, deadline: Int64, traceId: String? = nil) throws(AWSError) -> JSONValue {
+    /// `traceId` (the invocation's `Lambda-Runtime-Trace-Id`) is sent as `X-Amzn-Trace-Id`. `metrics`
+    /// (the invocation's) counts each throttled answer (`UpstreamThrottles`) and a call that fails for good
+    /// (`UpstreamErrors`, see `countsAsUpstreamError`), by operation.
+    public func call(_ operation: String, input: JSONValue, deadline: Int64, traceId: String? = nil,
+                     metrics: MetricsRecorder? = nil) throws(AWSError) -> JSONValue {
+        do {
+            return try perform(operation, input: input, deadline: deadline, traceId: traceId, metrics: metrics)
+        } catch {
+            if let metrics, error.countsAsUpstreamError { metrics.add(.upstreamErrors, 1, operation) }
+            throw error
+        }
+    }
+
+    private func perform(_ operation: String, input: JSONValue, deadline: Int64, traceId: String?,
+                         metrics: MetricsRecorder?) throws(AWSError) -> JSONValue {
         let body = input.serialized()
         let path: String
         var headers: [(name: String, value: String)] = [("Host", endpoint.host), ("Content-Type", contentType)]
@@ -157,6 +173,7 @@ public final class AWSClient {
                                             redacting: credentials.secrets)
                 retryable = error.isRetryable
                 failure = .service(error)
+                if error.isThrottling { metrics?.add(.upstreamThrottles, 1, operation) }
             case let .failure(error):
                 let transport = AWSTransportError(service: service.name, operation: operation, kind: error.kind,
                                                   message: error.message, attempts: attempt)
@@ -174,4 +191,24 @@ public final class AWSClient {
             clock.sleep(delay)
         }
     }
+}
+
+extension AWSError {
+    /// Whether a call that ended with this error is an upstream failure worth counting: a 5xx, no
+    /// answer, the deadline, no credentials, an unreadable answer, or a 4xx other than throttling (counted
+    /// apart) and the answers the handlers expect (`ResourceNotFoundException`,
+    /// `ConditionalCheckFailedException`, `ChannelNotBroadcasting`). A request refused before it was
+    /// sent (`invalidInput`) is not: AWS never saw it.
+    public var countsAsUpstreamError: Bool {
+        switch self {
+        case .invalidInput: false
+        case let .service(e): !e.isThrottling && !AWSServiceError.expectedTypes.contains(e.type)
+        case .transport, .deadlineExceeded, .invalidResponse, .credentials: true
+        }
+    }
+}
+
+extension AWSServiceError {
+    /// Error answers that are outcomes the callers handle, not failures.
+    public static let expectedTypes: Set<String> = ["ResourceNotFoundException", "ConditionalCheckFailedException", "ChannelNotBroadcasting"]
 }

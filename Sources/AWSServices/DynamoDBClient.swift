@@ -40,17 +40,17 @@ public final class DynamoDBClient {
     /// Writes `item` (optionally only when `conditionExpression` holds).
     public func putItem(table: String, item: DynamoDBItem, conditionExpression: String? = nil,
                         expressionAttributeNames: [String: String] = [:], expressionAttributeValues: DynamoDBItem = [:],
-                        deadline: Int64, traceId: String? = nil) throws(AWSError) {
+                        deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) {
         var input: [(key: String, value: JSONValue)] = [("TableName", .string(table)), ("Item", Self.encode(item))]
         Self.addExpressions(&input, condition: conditionExpression, names: expressionAttributeNames, values: expressionAttributeValues)
-        _ = try client.call("PutItem", input: .object(input), deadline: deadline, traceId: traceId)
+        _ = try client.call("PutItem", input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
     }
 
     /// The item with `key`, or nil.
-    public func getItem(table: String, key: DynamoDBItem, consistentRead: Bool = false, deadline: Int64, traceId: String? = nil) throws(AWSError) -> DynamoDBItem? {
+    public func getItem(table: String, key: DynamoDBItem, consistentRead: Bool = false, deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) -> DynamoDBItem? {
         var input: [(key: String, value: JSONValue)] = [("TableName", .string(table)), ("Key", Self.encode(key))]
         if consistentRead { input.append(("ConsistentRead", .bool(true))) }
-        let output = try client.call("GetItem", input: .object(input), deadline: deadline, traceId: traceId)
+        let output = try client.call("GetItem", input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
         return output["Item"].map(Self.decode)
     }
 
@@ -58,7 +58,7 @@ public final class DynamoDBClient {
     public func query(table: String, indexName: String? = nil, keyConditionExpression: String,
                       expressionAttributeNames: [String: String] = [:], expressionAttributeValues: DynamoDBItem = [:],
                       limit: Int? = nil, scanIndexForward: Bool = true, exclusiveStartKey: DynamoDBItem? = nil,
-                      consistentRead: Bool = false, deadline: Int64, traceId: String? = nil) throws(AWSError) -> DynamoDBQueryResult {
+                      consistentRead: Bool = false, deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) -> DynamoDBQueryResult {
         var input: [(key: String, value: JSONValue)] = [("TableName", .string(table))]
         if let indexName { input.append(("IndexName", .string(indexName))) }
         input.append(("KeyConditionExpression", .string(keyConditionExpression)))
@@ -67,7 +67,7 @@ public final class DynamoDBClient {
         if !scanIndexForward { input.append(("ScanIndexForward", .bool(false))) }
         if consistentRead { input.append(("ConsistentRead", .bool(true))) }
         if let exclusiveStartKey { input.append(("ExclusiveStartKey", Self.encode(exclusiveStartKey))) }
-        let output = try client.call("Query", input: .object(input), deadline: deadline, traceId: traceId)
+        let output = try client.call("Query", input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
         return DynamoDBQueryResult(items: (output["Items"]?.arrayValue ?? []).map(Self.decode),
                                    lastEvaluatedKey: output["LastEvaluatedKey"].map(Self.decode))
     }
@@ -75,10 +75,10 @@ public final class DynamoDBClient {
     /// Deletes the item with `key` (optionally only when `conditionExpression` holds).
     public func deleteItem(table: String, key: DynamoDBItem, conditionExpression: String? = nil,
                            expressionAttributeNames: [String: String] = [:], expressionAttributeValues: DynamoDBItem = [:],
-                           deadline: Int64, traceId: String? = nil) throws(AWSError) {
+                           deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) {
         var input: [(key: String, value: JSONValue)] = [("TableName", .string(table)), ("Key", Self.encode(key))]
         Self.addExpressions(&input, condition: conditionExpression, names: expressionAttributeNames, values: expressionAttributeValues)
-        _ = try client.call("DeleteItem", input: .object(input), deadline: deadline, traceId: traceId)
+        _ = try client.call("DeleteItem", input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
     }
 
     static func encode(_ item: DynamoDBItem) -> JSONValue { .object(item.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }) }

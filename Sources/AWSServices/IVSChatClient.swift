@@ -47,21 +47,21 @@ public final class IVSChatClient {
     }
 
     /// Sends a custom event to every client connected to the room; returns the event id.
-    public func sendEvent(roomIdentifier: String, eventName: String, attributes: [String: String] = [:], deadline: Int64, traceId: String? = nil) throws(AWSError) -> String {
+    public func sendEvent(roomIdentifier: String, eventName: String, attributes: [String: String] = [:], deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) -> String {
         let op = "SendEvent"
         try AWSError.check(IVSConstraints.roomARNProblem(roomIdentifier), operation: op, field: "roomIdentifier")
         try AWSError.check(IVSConstraints.lengthProblem(eventName, min: 1, max: 100), operation: op, field: "eventName")
         try AWSError.check(IVSConstraints.attributesProblem(attributes), operation: op, field: "attributes")
         var input: [(key: String, value: JSONValue)] = [("roomIdentifier", .string(roomIdentifier)), ("eventName", .string(eventName))]
         if !attributes.isEmpty { input.append(("attributes", .stringMap(attributes))) }
-        let output = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId)
+        let output = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
         return try requireString(output["id"], "id", service: client.service.name, operation: op)
     }
 
     /// Creates a token for `userId` to connect to the room.
     public func createChatToken(roomIdentifier: String, userId: String, capabilities: [ChatCapability] = [],
                                 sessionDurationInMinutes: Int? = nil, attributes: [String: String] = [:],
-                                deadline: Int64, traceId: String? = nil) throws(AWSError) -> ChatToken {
+                                deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) -> ChatToken {
         let op = "CreateChatToken"
         try AWSError.check(IVSConstraints.roomARNProblem(roomIdentifier), operation: op, field: "roomIdentifier")
         try AWSError.check(IVSConstraints.lengthProblem(userId, min: 1, max: 128), operation: op, field: "userId")
@@ -73,17 +73,17 @@ public final class IVSChatClient {
         if !capabilities.isEmpty { input.append(("capabilities", .array(capabilities.map { .string($0.rawValue) }))) }
         if let minutes = sessionDurationInMinutes { input.append(("sessionDurationInMinutes", .int(minutes))) }
         if !attributes.isEmpty { input.append(("attributes", .stringMap(attributes))) }
-        let output = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId)
+        let output = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
         return ChatToken(token: Secret(try requireString(output["token"], "token", service: client.service.name, operation: op)),
                          tokenExpirationTime: output["tokenExpirationTime"]?.stringValue,
                          sessionExpirationTime: output["sessionExpirationTime"]?.stringValue)
     }
 
     /// The room's name and tags.
-    public func getRoom(arn: String, deadline: Int64, traceId: String? = nil) throws(AWSError) -> ChatRoomDetails {
+    public func getRoom(arn: String, deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) -> ChatRoomDetails {
         let op = "GetRoom"
         try AWSError.check(IVSConstraints.roomARNProblem(arn), operation: op, field: "identifier")
-        let output = try client.call(op, input: .object([("identifier", .string(arn))]), deadline: deadline, traceId: traceId)
+        let output = try client.call(op, input: .object([("identifier", .string(arn))]), deadline: deadline, traceId: traceId, metrics: metrics)
         return ChatRoomDetails(arn: output["arn"]?.stringValue ?? arn, name: output["name"]?.stringValue ?? "",
                                tags: output["tags"]?.stringMap ?? [:])
     }

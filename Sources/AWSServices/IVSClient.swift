@@ -31,12 +31,12 @@ public final class IVSClient {
     }
 
     /// The channel's current stream, or nil when it is not broadcasting (`ChannelNotBroadcasting`).
-    public func getStream(channelArn: String, deadline: Int64, traceId: String? = nil) throws(AWSError) -> LiveStream? {
+    public func getStream(channelArn: String, deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) -> LiveStream? {
         let op = "GetStream"
         try AWSError.check(IVSConstraints.channelARNProblem(channelArn), operation: op, field: "channelArn")
         let output: JSONValue
         do {
-            output = try client.call(op, input: .object([("channelArn", .string(channelArn))]), deadline: deadline, traceId: traceId)
+            output = try client.call(op, input: .object([("channelArn", .string(channelArn))]), deadline: deadline, traceId: traceId, metrics: metrics)
         } catch {
             if error.serviceError?.type == "ChannelNotBroadcasting" { return nil }
             throw error
@@ -47,10 +47,10 @@ public final class IVSClient {
     }
 
     /// One page of the account's live streams (`ListStreams`, 5 TPS per account): `nextToken` is nil on the last page.
-    public func listStreams(nextToken: String?, deadline: Int64, traceId: String? = nil) throws(AWSError) -> (streams: [LiveStream], nextToken: String?) {
+    public func listStreams(nextToken: String?, deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) -> (streams: [LiveStream], nextToken: String?) {
         var input: [(key: String, value: JSONValue)] = [("maxResults", .int(100))]
         if let nextToken { input.append(("nextToken", .string(nextToken))) }
-        let output = try client.call("ListStreams", input: .object(input), deadline: deadline, traceId: traceId)
+        let output = try client.call("ListStreams", input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
         let streams: [LiveStream] = (output["streams"]?.arrayValue ?? []).compactMap { s in
             guard let channel = s["channelArn"]?.stringValue else { return nil }
             return LiveStream(channelArn: channel, streamId: s["streamId"]?.stringValue, state: s["state"]?.stringValue ?? "LIVE",

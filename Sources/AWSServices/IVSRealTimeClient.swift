@@ -63,7 +63,7 @@ public final class IVSRealTimeClient {
     /// Creates a token for a participant of the stage (service defaults: both capabilities, 720 minutes).
     public func createParticipantToken(stageArn: String, userId: String? = nil, attributes: [String: String] = [:],
                                        capabilities: [ParticipantCapability] = [], durationMinutes: Int? = nil,
-                                       deadline: Int64, traceId: String? = nil) throws(AWSError) -> ParticipantToken {
+                                       deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) -> ParticipantToken {
         let op = "CreateParticipantToken"
         try AWSError.check(IVSConstraints.stageARNProblem(stageArn), operation: op, field: "stageArn")
         if let userId { try AWSError.check(IVSConstraints.lengthProblem(userId, min: 0, max: 128), operation: op, field: "userId") }
@@ -74,7 +74,7 @@ public final class IVSRealTimeClient {
         if !attributes.isEmpty { input.append(("attributes", .stringMap(attributes))) }
         if !capabilities.isEmpty { input.append(("capabilities", .array(capabilities.map { .string($0.rawValue) }))) }
         if let minutes = durationMinutes { input.append(("duration", .int(minutes))) }
-        let output = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId)
+        let output = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
         let t = output["participantToken"]
         return ParticipantToken(
             participantId: t?["participantId"]?.stringValue,
@@ -88,21 +88,21 @@ public final class IVSRealTimeClient {
 
     /// Disconnects a participant and revokes it from the stage for good (also a token not used yet).
     public func disconnectParticipant(stageArn: String, participantId: String, reason: String? = nil,
-                                      deadline: Int64, traceId: String? = nil) throws(AWSError) {
+                                      deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) {
         let op = "DisconnectParticipant"
         try AWSError.check(IVSConstraints.stageARNProblem(stageArn), operation: op, field: "stageArn")
         try AWSError.check(IVSConstraints.lengthProblem(participantId, min: 1, max: 64), operation: op, field: "participantId")
         if let reason { try AWSError.check(IVSConstraints.lengthProblem(reason, min: 0, max: 128), operation: op, field: "reason") }
         var input: [(key: String, value: JSONValue)] = [("stageArn", .string(stageArn)), ("participantId", .string(participantId))]
         if let reason { input.append(("reason", .string(reason))) }
-        _ = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId)
+        _ = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
     }
 
     /// The stage's name, active session and tags.
-    public func getStage(arn: String, deadline: Int64, traceId: String? = nil) throws(AWSError) -> Stage {
+    public func getStage(arn: String, deadline: Int64, traceId: String? = nil, metrics: MetricsRecorder? = nil) throws(AWSError) -> Stage {
         let op = "GetStage"
         try AWSError.check(IVSConstraints.stageARNProblem(arn), operation: op, field: "arn")
-        let output = try client.call(op, input: .object([("arn", .string(arn))]), deadline: deadline, traceId: traceId)
+        let output = try client.call(op, input: .object([("arn", .string(arn))]), deadline: deadline, traceId: traceId, metrics: metrics)
         let s = output["stage"]
         return Stage(arn: try requireString(s?["arn"], "stage.arn", service: client.service.name, operation: op),
                      name: s?["name"]?.stringValue ?? "",

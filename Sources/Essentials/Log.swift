@@ -89,8 +89,8 @@ public enum Log {
         case .json:
             var line = "{\"timestamp\":\"\(timestamp)\",\"level\":\"\(l.name)\""
             if let requestId { line += ",\"requestId\":\(JSONValue.quoted(requestId))" }
-            line += ",\"message\":\(JSONValue.quoted(message))}"
-            return line
+            line += ",\"message\":\(JSONValue.quoted(message))"
+            return line + powertoolsKeys(requestId: requestId) + "}"
         }
     }
 }

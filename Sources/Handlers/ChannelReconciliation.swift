@@ -13,7 +13,7 @@ public protocol LiveStreamListing: AnyObject {
 
 extension IVSClient: LiveStreamListing {
     public func liveStreams(nextToken: String?, call: AWSCallContext) throws -> (streams: [LiveStream], nextToken: String?) {
-        try listStreams(nextToken: nextToken, deadline: call.deadline, traceId: call.traceId)
+        try listStreams(nextToken: nextToken, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
     }
 }
 

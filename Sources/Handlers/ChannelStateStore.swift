@@ -83,7 +83,7 @@ public final class DynamoDBChannelStateStore: ChannelStateStoring {
         }
         do {
             try dynamoDB.putItem(table: table, item: Self.item(state), conditionExpression: condition,
-                                 expressionAttributeValues: values, deadline: call.deadline, traceId: call.traceId)
+                                 expressionAttributeValues: values, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
             return .recorded
         } catch {
             if error.serviceError?.type == "ConditionalCheckFailedException" { return .superseded }
@@ -94,7 +94,7 @@ public final class DynamoDBChannelStateStore: ChannelStateStoring {
     public func state(channelArn: String, call: AWSCallContext) throws -> ChannelState? {
         // Strongly consistent: a viewer reconnecting right after an End must not read the Start before it.
         try dynamoDB.getItem(table: table, key: ["pk": DynamoDBValue.string(Self.keyPrefix + channelArn)], consistentRead: true,
-                             deadline: call.deadline, traceId: call.traceId).flatMap(Self.state(from:))
+                             deadline: call.deadline, traceId: call.traceId, metrics: call.metrics).flatMap(Self.state(from:))
     }
 
     /// The table item for `state`.

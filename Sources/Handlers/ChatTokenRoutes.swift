@@ -14,13 +14,13 @@ public protocol ChatRoomService: AnyObject {
 
 extension IVSChatClient: ChatRoomService {
     public func roomDetails(arn: String, call: AWSCallContext) throws -> ChatRoomDetails {
-        try getRoom(arn: arn, deadline: call.deadline, traceId: call.traceId)
+        try getRoom(arn: arn, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
     }
 
     public func issueChatToken(roomArn: String, userId: String, capabilities: [ChatCapability], sessionMinutes: Int,
                                attributes: [String: String], call: AWSCallContext) throws -> ChatToken {
         try createChatToken(roomIdentifier: roomArn, userId: userId, capabilities: capabilities, sessionDurationInMinutes: sessionMinutes,
-                            attributes: attributes, deadline: call.deadline, traceId: call.traceId)
+                            attributes: attributes, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
     }
 }
 
@@ -62,6 +62,7 @@ extension MultihostInviteHandler {
             token = try rooms.issueChatToken(roomArn: room, userId: caller, capabilities: capabilities,
                                              sessionMinutes: configuration.chatSessionMinutes, attributes: attributes, call: call)
         } catch { throw .upstream("CreateChatToken", error, notFound: "chat room \(room) does not exist") }
+        call.metrics?.add(.tokensIssued, 1, guest ? TokenKind.guestChat : isOwner ? TokenKind.moderatorChat : TokenKind.chat)
         Log.info("chat token for \(caller) in \(room) [\(capabilities.map(\.rawValue).joined(separator: ","))] until \(token.sessionExpirationTime ?? "?")")
         var members: [(key: String, value: JSONValue)] = [
             ("token", .string(token.token.reveal)), ("userId", .string(caller)), ("roomArn", .string(room)),

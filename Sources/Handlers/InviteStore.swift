@@ -62,11 +62,11 @@ public final class DynamoDBInviteStore: InviteStoring {
     }
 
     public func put(_ invite: Invite, call: AWSCallContext) throws {
-        try dynamoDB.putItem(table: table, item: Self.item(invite), deadline: call.deadline, traceId: call.traceId)
+        try dynamoDB.putItem(table: table, item: Self.item(invite), deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
     }
 
     public func invite(inviteeId: String, stageArn: String, call: AWSCallContext) throws -> Invite? {
-        try dynamoDB.getItem(table: table, key: Self.key(inviteeId, stageArn), consistentRead: true, deadline: call.deadline, traceId: call.traceId)
+        try dynamoDB.getItem(table: table, key: Self.key(inviteeId, stageArn), consistentRead: true, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
             .flatMap(Self.invite(from:))
     }
 
@@ -76,7 +76,7 @@ public final class DynamoDBInviteStore: InviteStoring {
         for _ in 0..<Self.maxPages {
             let page = try dynamoDB.query(table: table, keyConditionExpression: "inviteeId = :invitee",
                                           expressionAttributeValues: [":invitee": DynamoDBValue.string(inviteeId)],
-                                          exclusiveStartKey: start, consistentRead: true, deadline: call.deadline, traceId: call.traceId)
+                                          exclusiveStartKey: start, consistentRead: true, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
             invites += page.items.compactMap(Self.invite(from:))
             guard let next = page.lastEvaluatedKey else { break }
             start = next
@@ -85,7 +85,7 @@ public final class DynamoDBInviteStore: InviteStoring {
     }
 
     public func delete(inviteeId: String, stageArn: String, call: AWSCallContext) throws {
-        try dynamoDB.deleteItem(table: table, key: Self.key(inviteeId, stageArn), deadline: call.deadline, traceId: call.traceId)
+        try dynamoDB.deleteItem(table: table, key: Self.key(inviteeId, stageArn), deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
     }
 
     static func key(_ inviteeId: String, _ stageArn: String) -> DynamoDBItem {

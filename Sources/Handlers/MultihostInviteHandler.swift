@@ -70,6 +70,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     /// The answer to `request`, with the CORS and caching headers every answer carries.
     public func respond(to request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
         var response = route(request, call: call)
+        call.metrics?.apiResponse(response.statusCode)
         response.headers = [("content-type", "application/json"), ("access-control-allow-origin", configuration.allowedOrigin),
                             ("access-control-expose-headers", "retry-after"), ("cache-control", "no-store")] + response.headers
         return response
@@ -157,6 +158,7 @@ public final class MultihostInviteHandler: LambdaHandler {
             token = try stages.issueToken(stageArn: stage.arn, userId: invitee, attributes: username.map { ["username": $0] } ?? [:],
                                           capabilities: [.publish, .subscribe], durationMinutes: configuration.inviteDurationMinutes, call: call)
         } catch { throw .upstream("CreateParticipantToken", error) }
+        call.metrics?.add(.tokensIssued, 1, TokenKind.inviteParticipant)
         let invite = Invite(inviteeId: invitee, stageArn: stage.arn, stageName: stage.displayName, inviterId: caller,
                             username: username, broadcastType: broadcastType, token: token.token,
                             participantId: token.participantId, expirationTime: token.expirationTime, expiresAt: token.expiresAt)
@@ -166,8 +168,11 @@ public final class MultihostInviteHandler: LambdaHandler {
         do {
             eventId = try chat.sendEvent(roomIdentifier: room, eventName: Self.chatEventName, attributes: attributes, call: call)
         } catch {
+            call.metrics?.add(.chatEventsFailed, 1, Self.chatEventName)
             throw .upstream("SendEvent", error, message: "the invite was saved but the chat notification could not be sent; the invitee can still find it under GET /multihost/invites")
         }
+        call.metrics?.chatEventSent(Self.chatEventName)
+        call.metrics?.add(.invites)
         Log.info("invited \(invitee) to \(stage.arn) (participant \(token.participantId), until \(token.expirationTime)); \(Self.chatEventName) \(eventId) sent to \(room)")
         return HTTPAPIResponse(statusCode: 201, body: .object([
             ("userId", .string(invitee)), ("stageArn", .string(stage.arn)), ("expiresAt", .string(token.expirationTime)),
@@ -203,6 +208,7 @@ public final class MultihostInviteHandler: LambdaHandler {
             }
             throw .notFound("your invite to stage \(stageArn) expired at \(invite.expirationTime); ask the broadcaster for a new one")
         }
+        call.metrics?.add(.joins)
         Log.info("\(caller) joins \(stageArn) as participant \(invite.participantId)")
         return HTTPAPIResponse(statusCode: 200, body: .object([
             ("token", .string(invite.token.reveal)), ("participantId", .string(invite.participantId)),
@@ -230,6 +236,7 @@ public final class MultihostInviteHandler: LambdaHandler {
             if (error as? AWSError)?.serviceError?.type != "ResourceNotFoundException" { throw .upstream("DisconnectParticipant", error) }
         }
         do { try store.delete(inviteeId: invitee, stageArn: stage.arn, call: call) } catch { throw .upstream("DeleteItem", error) }
+        call.metrics?.add(kick ? .kicks : .cancels)
         Log.info("\(kick ? "disconnected" : "cancelled the invite of") \(invitee) (participant \(invite.participantId)) on \(stage.arn)")
         return HTTPAPIResponse(statusCode: 204, body: nil)
     }
@@ -244,6 +251,7 @@ public final class MultihostInviteHandler: LambdaHandler {
             token = try stages.issueToken(stageArn: stage.arn, userId: caller, attributes: username.map { ["username": $0] } ?? [:],
                                           capabilities: [.publish, .subscribe], durationMinutes: configuration.inviteDurationMinutes, call: call)
         } catch { throw .upstream("CreateParticipantToken", error) }
+        call.metrics?.add(.tokensIssued, 1, TokenKind.hostParticipant)
         Log.info("host token for \(caller) on \(stage.arn) (participant \(token.participantId), until \(token.expirationTime))")
         return HTTPAPIResponse(statusCode: 200, body: .object([
             ("token", .string(token.token.reveal)), ("participantId", .string(token.participantId)),
@@ -263,6 +271,7 @@ public final class MultihostInviteHandler: LambdaHandler {
             token = try stages.issueToken(stageArn: stage.arn, userId: caller, attributes: [:], capabilities: [.subscribe],
                                           durationMinutes: configuration.inviteDurationMinutes, call: call)
         } catch { throw .upstream("CreateParticipantToken", error) }
+        call.metrics?.add(.tokensIssued, 1, request.matchesPath("/multihost/guest-viewer-token") ? TokenKind.guestViewerParticipant : TokenKind.viewerParticipant)
         return HTTPAPIResponse(statusCode: 200, body: .object([
             ("token", .string(token.token.reveal)), ("participantId", .string(token.participantId)),
             ("stageArn", .string(stage.arn)), ("expirationTime", .string(token.expirationTime)),

@@ -48,7 +48,7 @@ public final class DynamoDBSharedMetadataStore: SharedMetadataStoring {
 
     public func metadata(key: String, call: AWSCallContext) throws -> SharedMetadata? {
         guard let item = try dynamoDB.getItem(table: table, key: ["pk": DynamoDBValue.string(key)], deadline: call.deadline,
-                                              traceId: call.traceId),
+                                              traceId: call.traceId, metrics: call.metrics),
               let fresh = DynamoDBValue.int64(from: item["freshUntil"]) else { return nil }
         var tags: [String: String] = [:]
         for (k, v) in item["tags"]?["M"]?.objectValue ?? [] { if let s = DynamoDBValue.string(from: v) { tags[k] = s } }
@@ -60,7 +60,7 @@ public final class DynamoDBSharedMetadataStore: SharedMetadataStoring {
         try dynamoDB.putItem(table: table, item: [
             "pk": DynamoDBValue.string(metadata.key), "name": DynamoDBValue.string(metadata.name), "tags": .object([("M", tags)]),
             "freshUntil": DynamoDBValue.number(metadata.freshUntil), "expiresAt": DynamoDBValue.number(now() + Self.retentionSeconds),
-        ], deadline: call.deadline, traceId: call.traceId)
+        ], deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
     }
 
     public func takeLease(key: String, now: Int64, seconds: Int64, call: AWSCallContext) throws -> Bool {
@@ -69,7 +69,7 @@ public final class DynamoDBSharedMetadataStore: SharedMetadataStoring {
                 "pk": DynamoDBValue.string("lease#" + key), "leaseUntil": DynamoDBValue.number(now + seconds),
                 "expiresAt": DynamoDBValue.number(now + Self.retentionSeconds),
             ], conditionExpression: "attribute_not_exists(pk) OR leaseUntil < :now",
-               expressionAttributeValues: [":now": DynamoDBValue.number(now)], deadline: call.deadline, traceId: call.traceId)
+               expressionAttributeValues: [":now": DynamoDBValue.number(now)], deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
             return true
         } catch {
             if error.serviceError?.type == "ConditionalCheckFailedException" { return false }
@@ -78,7 +78,7 @@ public final class DynamoDBSharedMetadataStore: SharedMetadataStoring {
     }
 
     public func releaseLease(key: String, call: AWSCallContext) throws {
-        try dynamoDB.deleteItem(table: table, key: ["pk": DynamoDBValue.string("lease#" + key)], deadline: call.deadline, traceId: call.traceId)
+        try dynamoDB.deleteItem(table: table, key: ["pk": DynamoDBValue.string("lease#" + key)], deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
     }
 }
 

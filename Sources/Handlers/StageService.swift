@@ -65,7 +65,7 @@ public protocol StageService: AnyObject {
 
 extension IVSRealTimeClient: StageService {
     public func stageDetails(arn: String, call: AWSCallContext) throws -> StageDetails {
-        let stage = try getStage(arn: arn, deadline: call.deadline, traceId: call.traceId)
+        let stage = try getStage(arn: arn, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
         return StageDetails(arn: stage.arn, name: stage.name, tags: stage.tags)
     }
 
@@ -73,7 +73,7 @@ extension IVSRealTimeClient: StageService {
                            durationMinutes: Int, call: AWSCallContext) throws -> IssuedParticipantToken {
         let requested = Clock.epochSeconds() + Int64(durationMinutes) * 60
         let t = try createParticipantToken(stageArn: stageArn, userId: userId, attributes: attributes,
-                                           capabilities: capabilities, durationMinutes: durationMinutes, deadline: call.deadline, traceId: call.traceId)
+                                           capabilities: capabilities, durationMinutes: durationMinutes, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
         // The service's expiry when it gave one; else what was asked for.
         let expiresAt = t.expirationEpochSeconds ?? requested
         return IssuedParticipantToken(participantId: t.participantId ?? "", token: t.token,
@@ -82,7 +82,7 @@ extension IVSRealTimeClient: StageService {
     }
 
     public func revoke(stageArn: String, participantId: String, reason: String, call: AWSCallContext) throws {
-        try disconnectParticipant(stageArn: stageArn, participantId: participantId, reason: reason, deadline: call.deadline, traceId: call.traceId)
+        try disconnectParticipant(stageArn: stageArn, participantId: participantId, reason: reason, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
     }
 }
 

@@ -81,6 +81,7 @@ public final class StageUpdateHandler: LambdaHandler {
         case "Participant Unpublished": isLive = "false"
         case let other: return skipped("stage event '\(other ?? "(none)")' does not change whether the stage is live")
         }
+        context.metrics?.add(.stageUpdates)
         guard let stageArn = event["resources"]?.arrayValue?.first?.stringValue, IVSConstraints.stageARNProblem(stageArn) == nil else {
             throw LambdaError("Event.InvalidShape", "'resources' must start with the stage's ARN")
         }
@@ -104,8 +105,10 @@ public final class StageUpdateHandler: LambdaHandler {
         do {
             id = try chat.sendEvent(roomIdentifier: room, eventName: Self.chatEventName, attributes: attributes, call: context.awsCall)
         } catch {
+            context.metrics?.add(.chatEventsFailed, 1, Self.chatEventName)
             throw LambdaError("IVSChat.SendEventFailed", "SendEvent \(Self.chatEventName) to \(room) failed: \(error)")
         }
+        context.metrics?.chatEventSent(Self.chatEventName)
         Log.info("sent \(Self.chatEventName) isLive=\(isLive) for \(stage.arn) to \(room): chat event \(id)")
         return JSONValue.object([("sent", .bool(true)), ("eventName", .string(Self.chatEventName)), ("isLive", .bool(isLive == "true")),
                                  ("room", .string(room)), ("chatEventId", .string(id))]).serialized()

@@ -12,13 +12,13 @@ public protocol ChatEventSending: AnyObject {
 
 extension IVSChatClient: ChatEventSending {
     public func sendEvent(roomIdentifier: String, eventName: String, attributes: [String: String], call: AWSCallContext) throws -> String {
-        try sendEvent(roomIdentifier: roomIdentifier, eventName: eventName, attributes: attributes, deadline: call.deadline, traceId: call.traceId)
+        try sendEvent(roomIdentifier: roomIdentifier, eventName: eventName, attributes: attributes, deadline: call.deadline, traceId: call.traceId, metrics: call.metrics)
     }
 }
 
 extension InvocationContext {
     /// The deadline and trace header this invocation's AWS calls carry.
-    public var awsCall: AWSCallContext { AWSCallContext(deadline: deadlineEpochMilliseconds, traceId: traceId) }
+    public var awsCall: AWSCallContext { AWSCallContext(deadline: deadlineEpochMilliseconds, traceId: traceId, metrics: metrics) }
 }
 
 /// `_HANDLER=streamStarted`: turns EventBridge `IVS Stream State Change` events into IVS Chat
@@ -90,10 +90,13 @@ public final class StreamStateHandler: LambdaHandler {
             id = try chat.sendEvent(roomIdentifier: room, eventName: chatEventName, attributes: attributes.values,
                                     call: context.awsCall)
         } catch let error as FunctionError {
+            context.metrics?.add(.chatEventsFailed, 1, chatEventName)
             throw error
         } catch {
+            context.metrics?.add(.chatEventsFailed, 1, chatEventName)
             throw LambdaError("IVSChat.SendEventFailed", "SendEvent \(chatEventName) to \(room) failed: \(error)")
         }
+        context.metrics?.chatEventSent(chatEventName, truncated: attributes.reduced)
         Log.info("sent \(chatEventName) (\(attributes.size) attribute bytes\(attributes.reduced ? ", reduced" : "")) to \(room) for event \(event["id"]?.stringValue ?? "?"): chat event \(id)")
         return JSONValue.object([
             ("sent", .bool(true)),

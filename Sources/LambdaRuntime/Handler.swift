@@ -73,10 +73,14 @@ public struct InvocationContext: Sendable {
     public let tenantId: String?
     /// `Lambda-Runtime-Invocation-Id`: this attempt's opaque id, echoed on its `/response` or `/error`.
     public let invocationId: String?
+    /// This invocation's metrics (its worker's recorder, reset for it), written as one EMF line when it
+    /// ends; nil where no runtime serves it (unit tests).
+    public var metrics: MetricsRecorder?
 
     public init(requestId: String, deadlineEpochMilliseconds: Int64, invokedFunctionArn: String? = nil,
                 traceId: String? = nil, clientContext: String? = nil, cognitoIdentity: String? = nil,
-                tenantId: String? = nil, invocationId: String? = nil) {
+                tenantId: String? = nil, invocationId: String? = nil, metrics: MetricsRecorder? = nil) {
+        self.metrics = metrics
         self.requestId = requestId
         self.deadlineEpochMilliseconds = deadlineEpochMilliseconds
         self.invokedFunctionArn = invokedFunctionArn

@@ -19,7 +19,10 @@ public enum LambdaRuntime {
 
     /// Runs the runtime; returns only to exit, with the process exit status.
     public static func run(makeHandler: HandlerFactory) -> Int32 {
+        let started = Clock.monotonicNanoseconds()
         Log.configureFromEnvironment()
+        let metrics = MetricsConfiguration.fromEnvironment()
+        Log.setService(metrics.service)
         guard let runtimeAPI = Environment.nonEmpty("AWS_LAMBDA_RUNTIME_API") else {
             Log.fatal("AWS_LAMBDA_RUNTIME_API is not set: this program runs as an AWS Lambda custom runtime")
             return 2
@@ -40,17 +43,22 @@ public enum LambdaRuntime {
             return 1
         }
 
+        let coldStart = ColdStart(handler: Environment.get("_HANDLER") ?? "", startedNanoseconds: started)
+        func worker(_ handler: LambdaHandler, _ client: RuntimeAPIClient, setsTraceEnvironment: Bool) -> Worker {
+            Worker(handler: handler, client: client, setsTraceEnvironment: setsTraceEnvironment,
+                   metrics: MetricsRecorder(configuration: metrics), coldStart: coldStart)
+        }
         if handlers.count == 1 {
-            return Worker(handler: handlers[0], client: client, setsTraceEnvironment: true).run()
+            return worker(handlers[0], client, setsTraceEnvironment: true).run()
         }
         // Workers 1…N-1 on threads of their own, worker 0 on this one. A worker that hits a Runtime API
         // failure ends the process, as a single loop does: Lambda then replaces the environment.
         for handler in handlers.dropFirst() {
-            let worker = Worker(handler: handler, client: RuntimeAPIClient(runtimeAPI: runtimeAPI), setsTraceEnvironment: false)
-            startThread { exit(worker.run()) }
+            let other = worker(handler, RuntimeAPIClient(runtimeAPI: runtimeAPI), setsTraceEnvironment: false)
+            startThread { exit(other.run()) }
         }
         Log.info("serving up to \(handlers.count) concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY)")
-        return Worker(handler: handlers[0], client: client, setsTraceEnvironment: false).run()
+        return worker(handlers[0], client, setsTraceEnvironment: false).run()
     }
 
     /// The number of workers for an `AWS_LAMBDA_MAX_CONCURRENCY` value (unset or empty: 1).
@@ -96,11 +104,17 @@ final class Worker {
     /// Whether to set `_X_AMZN_TRACE_ID` per invocation: only a lone worker may (the environment
     /// is process-wide); AWS calls get the trace id from the invocation's context either way.
     private let setsTraceEnvironment: Bool
+    /// This worker's metrics, reset for each invocation and written as one EMF line when it ends.
+    private let metrics: MetricsRecorder
+    /// The process's first invocation (shared by the workers).
+    private let coldStart: ColdStart
 
-    init(handler: LambdaHandler, client: RuntimeAPIClient, setsTraceEnvironment: Bool) {
+    init(handler: LambdaHandler, client: RuntimeAPIClient, setsTraceEnvironment: Bool, metrics: MetricsRecorder, coldStart: ColdStart) {
         self.handler = handler
         self.client = client
         self.setsTraceEnvironment = setsTraceEnvironment
+        self.metrics = metrics
+        self.coldStart = coldStart
     }
 
     /// Serves until a Runtime API failure; returns the exit status.
@@ -117,10 +131,20 @@ final class Worker {
 
     /// Waits for one invocation, runs the handler and posts its outcome.
     func serveOne() throws(RuntimeAPIClient.Failure) {
-        let (event, context) = try client.next()
+        var (event, context) = try client.next()
+        let isColdStart = coldStart.take()
         Log.requestId = context.requestId
+        Log.invocation = Log.InvocationFields(traceHeader: context.traceId, coldStart: isColdStart)
         if setsTraceEnvironment { Environment.set("_X_AMZN_TRACE_ID", context.traceId) }
-        defer { Log.requestId = nil }
+        metrics.reset()
+        if isColdStart { coldStart.record(into: metrics) }
+        context.metrics = metrics
+        // After the outcome is posted (off the caller's latency), before the next /next.
+        defer {
+            emitMetrics(context, coldStart: isColdStart)
+            Log.requestId = nil
+            Log.invocation = nil
+        }
 
         let output: [UInt8]
         do {
