@@ -97,7 +97,8 @@ public final class LambdaProcess: @unchecked Sendable {
         }
         collected += newLines
         if bytes == nil { outputClosed = true; condition.broadcast() }
-        if echo { for line in newLines { FileHandle.standardOutput.write(Data(("  │ " + line + "\n").utf8)) } }
+        // Metric (EMF) lines are shown as a readable summary (`EMF.summary`).
+        if echo { for line in newLines { FileHandle.standardOutput.write(Data(("  │ " + (EMF.summary(line) ?? line) + "\n").utf8)) } }
     }
 
     /// Every output line so far.

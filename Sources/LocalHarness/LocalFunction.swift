@@ -38,6 +38,21 @@ public final class LocalFunction: @unchecked Sendable {
         invoke(Array(text.utf8), timeoutMilliseconds: timeoutMilliseconds)
     }
 
+    /// The function's metric (EMF) lines so far. A worker writes an invocation's metrics after posting
+    /// its outcome and before asking for the next one: this first waits (up to the limit) until the
+    /// function is waiting on `/next` again and its output has been read.
+    public func metricLines(waitLimitSeconds: Double = 5) -> [String] {
+        _ = emulator.waitForWaitingNextRequests(1, waitLimitSeconds: waitLimitSeconds)
+        var last = -1
+        for _ in 0..<50 {
+            let count = process.lines.count
+            if count == last { break }
+            last = count
+            usleep(20_000)
+        }
+        return process.lines.filter(EMF.isEMF)
+    }
+
     /// Stops the process and the emulator; returns the exit status.
     @discardableResult
     public func stop() -> Int32 {

@@ -95,6 +95,8 @@ for (path, event) in events {
         }
         status = 2
     }
+    // Its metric line comes after the outcome is posted: wait for it, so it shows under its invocation.
+    if status < 2 { _ = session.function.metricLines(waitLimitSeconds: 2) }
     for line in session.drainServiceLog() { say("  ↳ \(line)") }
     if status == 2 { break }
 }
