@@ -50,6 +50,13 @@ extension Log {
     /// when it has no `Root=`; nil for nil or empty.
     public static func xrayRoot(_ header: String?) -> String? {
         guard let header, !header.isEmpty else { return nil }
+        // Lambda's header starts with Root=: no splitting (this runs for every invocation).
+        let utf8 = header.utf8
+        if utf8.starts(with: "Root=".utf8) {
+            let start = utf8.index(utf8.startIndex, offsetBy: 5)
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: ";")) ?? utf8.endIndex
+            return String(header[start..<end])
+        }
         for part in header.split(separator: ";") {
             let p = part.drop(while: { $0 == " " })
             if p.hasPrefix("Root=") { return String(p.dropFirst(5)) }

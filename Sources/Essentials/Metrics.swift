@@ -146,21 +146,50 @@ public struct MetricsConfiguration: Sendable {
 /// invocation's counts: rare (most invocations make one or two AWS calls) and said in the README.
 public final class MetricsRecorder: @unchecked Sendable {
     public let configuration: MetricsConfiguration
+    /// Each add, in order (for the per-value breakdown and `totals`).
     private var records: [(metric: Metric, value: String?, amount: Double)] = []
+    /// Each metric's sum, and which metrics were recorded (bit `rawValue`).
+    private var sums = [Double](repeating: 0, count: Metric.allCases.count)
+    private var touched: UInt32 = 0
+    /// Per dimension: its first value, and whether a second, different one came (bit `rawValue`).
+    private var firstValues = [String?](repeating: nil, count: MetricDimension.allCases.count)
+    private var multiValued: UInt32 = 0
+    /// `{"Namespace":"…","Dimensions":` and `,"service":"…"`, made once.
+    private let directiveStart: [UInt8]
+    private let serviceMember: [UInt8]
+    private var buffer: [UInt8] = []
 
     public init(configuration: MetricsConfiguration) {
         self.configuration = configuration
         records.reserveCapacity(16)
+        buffer.reserveCapacity(1024)
+        var start = Array(#"{"Namespace":"#.utf8)
+        JSONValue.writeString(configuration.namespace, to: &start)
+        start += Array(#","Dimensions":"#.utf8)
+        directiveStart = start
+        var service = Array(#","service":"#.utf8)
+        JSONValue.writeString(configuration.service, to: &service)
+        serviceMember = service
     }
 
     /// Adds `amount` to `metric` (for `value` of its dimension; ignored for a metric without one).
-    @inline(__always)
     public func add(_ metric: Metric, _ amount: Double = 1, _ value: String? = nil) {
-        records.append((metric, metric.dimension == .none ? nil : value, amount))
+        let dimension = metric.dimension
+        let v = dimension == .none ? nil : value
+        records.append((metric, v, amount))
+        sums[metric.rawValue] += amount
+        touched |= 1 << UInt32(metric.rawValue)
+        if let v {
+            if let first = firstValues[dimension.rawValue] {
+                if first != v { multiValued |= 1 << UInt32(dimension.rawValue) }
+            } else {
+                firstValues[dimension.rawValue] = v
+            }
+        }
     }
 
     /// Whether anything was recorded since the last `reset`.
-    public var isEmpty: Bool { records.isEmpty }
+    public var isEmpty: Bool { touched == 0 }
 
     /// What was recorded: each metric's sum, per value of its dimension (tests and tools).
     public var totals: [String: Double] {
@@ -170,66 +199,128 @@ public final class MetricsRecorder: @unchecked Sendable {
     }
 
     /// Forgets what was recorded (keeps its storage), for the next invocation.
-    public func reset() { records.removeAll(keepingCapacity: true) }
+    public func reset() {
+        guard touched != 0 else { return }
+        records.removeAll(keepingCapacity: true)
+        for i in sums.indices { sums[i] = 0 }
+        for i in firstValues.indices { firstValues[i] = nil }
+        touched = 0
+        multiValued = 0
+    }
 
     /// The EMF line for what was recorded, with the Powertools log keys beside the metrics; nil when
     /// nothing was (or metrics are disabled). `level` is the line's `level` (so Lambda's log-level
-    /// filter keeps it: see `Log.metricsLevel`).
-    public func emfLine(epochMilliseconds: Int64, timestamp: String, level: String, requestId: String?,
-                        traceId: String?, coldStart: Bool) -> String? {
-        guard configuration.enabled, !records.isEmpty else { return nil }
-        let service = JSONValue.quoted(configuration.service)
-        var directives = ""
-        var members = ""
-        for dimension in MetricDimension.allCases {
-            // The metrics of this dimension, in catalog order, with their sums; the distinct values.
-            var sums: [(Metric, Double)] = []
-            var values: [String] = []
-            for r in records where r.metric.dimension == dimension {
-                if let i = sums.firstIndex(where: { $0.0 == r.metric }) { sums[i].1 += r.amount } else { sums.append((r.metric, r.amount)) }
-                if let v = r.value, !values.contains(v) { values.append(v) }
+    /// filter keeps it: see `Log.metricsLevel`). Written byte by byte into a kept buffer: it runs once
+    /// per invocation (a few microseconds: BENCHMARKS.md).
+    public func emfLine(epochMilliseconds: Int64, level: String, requestId: String?, traceId: String?, coldStart: Bool) -> String? {
+        guard configuration.enabled, touched != 0 else { return nil }
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: Self.lineStart)
+        Self.writeInteger(epochMilliseconds, to: &buffer)
+        buffer.append(contentsOf: Self.directivesStart)
+        var first = true
+        for dimension in MetricDimension.allCases where Self.dimensionMask[dimension.rawValue] & touched != 0 {
+            if !first { buffer.append(44) }
+            first = false
+            buffer.append(contentsOf: directiveStart)
+            let single = firstValues[dimension.rawValue] != nil && multiValued & (1 << UInt32(dimension.rawValue)) == 0
+            buffer.append(contentsOf: single ? Self.keyedSets[dimension.rawValue] : Self.serviceSet)
+            buffer.append(contentsOf: Self.metricsStart)
+            var firstMetric = true
+            for metric in Self.metricsOf[dimension.rawValue] where touched & (1 << UInt32(metric.rawValue)) != 0 {
+                if !firstMetric { buffer.append(44) }
+                firstMetric = false
+                buffer.append(contentsOf: Self.declarations[metric.rawValue])
             }
-            if sums.isEmpty { continue }
-            var sets = "[[\"service\"]]"
-            if let key = dimension.key {
-                if values.count == 1 {
-                    sets = "[[\"service\",\"\(key)\"],[\"service\"]]"
-                    members += ",\"\(key)\":" + JSONValue.quoted(Self.dimensionValue(values[0]))
-                } else if values.count > 1 {
-                    members += ",\"\(key)Breakdown\":{"
-                    for (i, v) in values.enumerated() {
-                        if i > 0 { members += "," }
-                        members += JSONValue.quoted(Self.dimensionValue(v)) + ":{"
-                        var first = true
-                        for (metric, _) in sums {
-                            let amount = records.reduce(0.0) { $1.metric == metric && $1.value == v ? $0 + $1.amount : $0 }
-                            if amount == 0 && !records.contains(where: { $0.metric == metric && $0.value == v }) { continue }
-                            members += (first ? "" : ",") + "\"\(metric.name)\":" + Self.number(amount)
-                            first = false
-                        }
-                        members += "}"
-                    }
-                    members += "}"
-                }
-            }
-            if !directives.isEmpty { directives += "," }
-            directives += "{\"Namespace\":" + JSONValue.quoted(configuration.namespace) + ",\"Dimensions\":" + sets + ",\"Metrics\":["
-            for (i, (metric, amount)) in sums.enumerated() {
-                directives += (i > 0 ? "," : "") + "{\"Name\":\"\(metric.name)\",\"Unit\":\"\(metric.unit)\"}"
-                members += ",\"\(metric.name)\":" + Self.number(amount)
-            }
-            directives += "]}"
+            buffer.append(contentsOf: Self.directiveEnd)
         }
-        var line = "{\"_aws\":{\"Timestamp\":\(epochMilliseconds),\"CloudWatchMetrics\":[" + directives + "]},\"service\":" + service
-        line += members
-        line += ",\"level\":\"\(level)\",\"timestamp\":\"\(timestamp)\",\"message\":\"metrics\",\"cold_start\":\(coldStart)"
+        buffer.append(contentsOf: Self.directivesEnd)
+        buffer.append(contentsOf: serviceMember)
+        for dimension in MetricDimension.allCases where Self.dimensionMask[dimension.rawValue] & touched != 0 {
+            guard let key = dimension.key, let value = firstValues[dimension.rawValue] else { continue }
+            if multiValued & (1 << UInt32(dimension.rawValue)) == 0 {
+                buffer.append(contentsOf: Self.memberKeys[dimension.rawValue])
+                JSONValue.writeString(Self.dimensionValue(value), to: &buffer)
+            } else {
+                writeBreakdown(dimension, key: key)
+            }
+        }
+        for metric in Metric.allCases where touched & (1 << UInt32(metric.rawValue)) != 0 {
+            buffer.append(contentsOf: Self.metricKeys[metric.rawValue])
+            Self.writeNumber(sums[metric.rawValue], to: &buffer)
+        }
+        buffer.append(contentsOf: Self.levelKey)
+        buffer.append(contentsOf: level.utf8)
+        buffer.append(contentsOf: Self.timestampKey)
+        buffer.append(contentsOf: UTCTimestamp(epochMilliseconds: epochMilliseconds).iso8601Milliseconds.utf8)
+        buffer.append(contentsOf: coldStart ? Self.coldStartTrue : Self.coldStartFalse)
         if let requestId {
-            let quoted = JSONValue.quoted(requestId)
-            line += ",\"requestId\":" + quoted + ",\"function_request_id\":" + quoted
+            let at = buffer.count
+            buffer.append(contentsOf: Self.requestIdKey)
+            JSONValue.writeString(requestId, to: &buffer)
+            let quoted = buffer[(at + Self.requestIdKey.count)...]
+            buffer.append(contentsOf: Self.functionRequestIdKey)
+            buffer.append(contentsOf: Array(quoted))
         }
-        if let traceId = Log.xrayRoot(traceId) { line += ",\"xray_trace_id\":" + JSONValue.quoted(traceId) }
-        return line + "}"
+        if let traceId = Log.xrayRoot(traceId) {
+            buffer.append(contentsOf: Self.traceKey)
+            JSONValue.writeString(traceId, to: &buffer)
+        }
+        buffer.append(125)
+        return String(decoding: buffer, as: UTF8.self)
     }
+
+    /// `,"<Key>Breakdown":{"<value>":{"<metric>":n,…},…}`: the rare invocation with two values of a dimension.
+    private func writeBreakdown(_ dimension: MetricDimension, key: String) {
+        var values: [String] = []
+        for r in records where r.metric.dimension == dimension { if let v = r.value, !values.contains(v) { values.append(v) } }
+        buffer.append(contentsOf: Array(",\"\(key)Breakdown\":{".utf8))
+        for (i, v) in values.enumerated() {
+            if i > 0 { buffer.append(44) }
+            JSONValue.writeString(Self.dimensionValue(v), to: &buffer)
+            buffer.append(contentsOf: [58, 123])
+            var firstMetric = true
+            for metric in Self.metricsOf[dimension.rawValue] {
+                let mine = records.filter { $0.metric == metric && $0.value == v }
+                if mine.isEmpty { continue }
+                if !firstMetric { buffer.append(44) }
+                firstMetric = false
+                buffer.append(contentsOf: Array(Self.metricKeys[metric.rawValue].dropFirst()))
+                Self.writeNumber(mine.reduce(0) { $0 + $1.amount }, to: &buffer)
+            }
+            buffer.append(125)
+        }
+        buffer.append(125)
+    }
+
+    // MARK: - The line's fixed parts, made once
+
+    private static func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+    private static let lineStart = bytes(#"{"_aws":{"Timestamp":"#)
+    private static let directivesStart = bytes(#","CloudWatchMetrics":["#)
+    private static let directivesEnd = bytes("]}")
+    private static let metricsStart = bytes(#","Metrics":["#)
+    private static let directiveEnd = bytes("]}")
+    private static let serviceSet = bytes(#"[["service"]]"#)
+    /// Per dimension: `[["service","<Key>"],["service"]]`.
+    private static let keyedSets: [[UInt8]] = MetricDimension.allCases.map { d in
+        d.key.map { bytes(#"[["service",""# + $0 + #""],["service"]]"#) } ?? serviceSet
+    }
+    /// Per dimension: `,"<Key>":`.
+    private static let memberKeys: [[UInt8]] = MetricDimension.allCases.map { bytes(",\"" + ($0.key ?? "") + "\":") }
+    /// Per metric: `{"Name":"…","Unit":"…"}` and `,"<Name>":`.
+    private static let declarations: [[UInt8]] = Metric.allCases.map { bytes(#"{"Name":""# + $0.name + #"","Unit":""# + $0.unit + #""}"#) }
+    private static let metricKeys: [[UInt8]] = Metric.allCases.map { bytes(",\"" + $0.name + "\":") }
+    /// Per dimension: its metrics, and their bits.
+    private static let metricsOf: [[Metric]] = MetricDimension.allCases.map { d in Metric.allCases.filter { $0.dimension == d } }
+    private static let dimensionMask: [UInt32] = metricsOf.map { $0.reduce(0) { $0 | 1 << UInt32($1.rawValue) } }
+    private static let levelKey = bytes(#","level":""#)
+    private static let timestampKey = bytes(#"","timestamp":""#)
+    private static let coldStartTrue = bytes(#"","message":"metrics","cold_start":true"#)
+    private static let coldStartFalse = bytes(#"","message":"metrics","cold_start":false"#)
+    private static let requestIdKey = bytes(#","requestId":"#)
+    private static let functionRequestIdKey = bytes(#","function_request_id":"#)
+    private static let traceKey = bytes(#","xray_trace_id":"#)
 
     /// A dimension value CloudWatch takes: 1-1024 characters (longer ones cut, an empty one `none`).
     static func dimensionValue(_ v: String) -> String {
@@ -238,9 +329,21 @@ public final class MetricsRecorder: @unchecked Sendable {
     }
 
     /// A whole number without a fraction, else up to 3 decimals.
-    static func number(_ d: Double) -> String {
-        if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-        guard d.isFinite else { return "0" }
-        return String((d * 1000).rounded() / 1000)
+    static func writeNumber(_ d: Double, to out: inout [UInt8]) {
+        if d.isFinite, d == d.rounded(), abs(d) < 1e15 { writeInteger(Int64(d), to: &out); return }
+        out.append(contentsOf: (d.isFinite ? String((d * 1000).rounded() / 1000) : "0").utf8)
+    }
+
+    static func writeInteger(_ n: Int64, to out: inout [UInt8]) {
+        if n < 0 { out.append(45) }
+        var v = n.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[19 - count] = UInt8(48 + v % 10); v /= 10; count += 1 } while v > 0
+            out.append(contentsOf: d[(20 - count)...])
+        }
     }
 }

@@ -30,9 +30,8 @@ extension Worker {
     func emitMetrics(_ context: InvocationContext, coldStart: Bool) {
         guard let metrics = context.metrics, !metrics.isEmpty else { return }
         let now = Clock.epochMilliseconds()
-        if let line = metrics.emfLine(epochMilliseconds: now, timestamp: UTCTimestamp(epochMilliseconds: now).iso8601Milliseconds,
-                                      level: Log.metricsLevel, requestId: context.requestId, traceId: context.traceId,
-                                      coldStart: coldStart) {
+        if let line = metrics.emfLine(epochMilliseconds: now, level: Log.metricsLevel, requestId: context.requestId,
+                                      traceId: context.traceId, coldStart: coldStart) {
             Log.sink(line)
         }
     }

@@ -210,7 +210,7 @@ import Testing
     /// are written as exact sums under `[service]` and a per-value breakdown member; the line stays valid.
     @Test func twoValuesOfOneDimensionKeepExactTotalsAndABreakdown() throws {
         let recorder = MetricsRecorder(configuration: MetricsConfiguration(namespace: Self.namespace, service: Self.service))
-        #expect(recorder.emfLine(epochMilliseconds: 1_800_000_000_000, timestamp: "t", level: "INFO", requestId: "r", traceId: nil, coldStart: false) == nil,
+        #expect(recorder.emfLine(epochMilliseconds: 1_800_000_000_000, level: "INFO", requestId: "r", traceId: nil, coldStart: false) == nil,
                 "nothing recorded: no line")
         recorder.add(.upstreamThrottles, 1, "GetStage")
         recorder.add(.upstreamThrottles, 2, "SendEvent")
@@ -218,7 +218,7 @@ import Testing
         recorder.add(.chatEventsFailed, 1, "STREAM_STARTED")
         recorder.add(.invites)
         recorder.add(.initDuration, 12.3456, "streamStarted")
-        let line = try #require(recorder.emfLine(epochMilliseconds: 1_800_000_000_000, timestamp: "2027-01-15T08:00:00.000Z", level: "INFO",
+        let line = try #require(recorder.emfLine(epochMilliseconds: 1_800_000_000_000, level: "INFO",
                                                  requestId: "req-1", traceId: "Root=1-abc-def;Sampled=1", coldStart: true))
         #expect(EMF.problems(line).isEmpty, "\(EMF.problems(line))")
         let json = try JSONValue.parse(Array(line.utf8))
@@ -239,7 +239,7 @@ import Testing
         // Disabled: no line; a namespace CloudWatch refuses falls back to the default.
         let off = MetricsRecorder(configuration: .fromEnvironment(lookup: ["METRICS_DISABLED": "true"].lookup))
         off.add(.invites)
-        #expect(off.emfLine(epochMilliseconds: 1, timestamp: "t", level: "INFO", requestId: nil, traceId: nil, coldStart: false) == nil)
+        #expect(off.emfLine(epochMilliseconds: 1, level: "INFO", requestId: nil, traceId: nil, coldStart: false) == nil)
         #expect(MetricsConfiguration.fromEnvironment(lookup: ["METRICS_NAMESPACE": "AWS/Lambda"].lookup).namespace == MetricsConfiguration.defaultNamespace)
         #expect(MetricsConfiguration.fromEnvironment(lookup: ["POWERTOOLS_METRICS_NAMESPACE": "Mine", "POWERTOOLS_SERVICE_NAME": "svc"].lookup).namespace == "Mine")
         #expect(MetricsConfiguration.fromEnvironment(lookup: ["METRICS_NAMESPACE": "A", "POWERTOOLS_METRICS_NAMESPACE": "B"].lookup).namespace == "A")
@@ -253,7 +253,7 @@ import Testing
             #expect(EMF.units.contains(metric.unit))
             recorder.add(metric, 1, "value")
         }
-        let line = try #require(recorder.emfLine(epochMilliseconds: 1_800_000_000_000, timestamp: "t", level: "WARN", requestId: "r",
+        let line = try #require(recorder.emfLine(epochMilliseconds: 1_800_000_000_000, level: "WARN", requestId: "r",
                                                  traceId: nil, coldStart: false))
         #expect(EMF.problems(line).isEmpty, "\(EMF.problems(line))")
         #expect(Set(EMF.data(line).map(\.name)) == Set(Metric.allCases.map(\.name)))
