@@ -75,11 +75,12 @@ public final class MultihostInviteHandler: LambdaHandler {
         return response
     }
 
+    /// Dispatches by the route table (`APIRoutes.swift`): the route whose path the request's ends
+    /// with (behind any stage or base-path prefix), then its method; then who the caller is, as the
+    /// route's authorization says.
     private func route(_ request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
-        let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join", "/multihost/disconnect", "/multihost/cancel",
-                      "/multihost/host-token", "/multihost/viewer-token", "/multihost/guest-viewer-token", "/chat/token", "/chat/guest-token",
-                      "/channel/state"]
-        guard routes.contains(where: request.matchesPath) else {
+        let atPath = Self.routes.filter { request.matchesPath($0.path) }
+        guard !atPath.isEmpty else {
             return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
         }
         if request.method == "OPTIONS" {
@@ -87,33 +88,27 @@ public final class MultihostInviteHandler: LambdaHandler {
                                                               ("access-control-allow-headers", "authorization, content-type"),
                                                               ("access-control-max-age", "600")], body: nil)
         }
-        // Routes without the authorizer: the caller is nobody, whatever the request carries.
-        if ["/channel/state", "/chat/guest-token", "/multihost/guest-viewer-token"].contains(where: request.matchesPath) {
-            do throws(APIFailure) {
-                guard request.method == "POST" else { throw .notFound("no route for \(request.method) \(request.path)") }
-                if request.matchesPath("/channel/state") { return answer(request, caller: nil, try channelState(request, call: call)) }
-                guard configuration.allowGuests else { throw .forbidden("guests are not allowed here: sign in (ALLOW_GUESTS is off)") }
-                let guest = "guest-" + SecureRandom.hex(byteCount: 8)
-                if request.matchesPath("/chat/guest-token") { return answer(request, caller: guest, try chatToken(request, caller: guest, guest: true, call: call)) }
-                return answer(request, caller: guest, try viewerToken(request, caller: guest, call: call))
-            } catch {
-                return answer(request, caller: nil, error.response)
-            }
+        guard let route = atPath.first(where: { $0.method == request.method }) else {
+            return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
         }
-        guard let caller = request.claims[configuration.identityClaim], !caller.isEmpty else {
-            return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
+        let caller: String?
+        switch route.authorization {
+        case .none:
+            // No authorizer: the caller is nobody, whatever the request carries.
+            caller = nil
+        case .guest:
+            guard configuration.allowGuests else {
+                return answer(request, caller: nil, .error(403, "guests are not allowed here: sign in (ALLOW_GUESTS is off)"))
+            }
+            caller = "guest-" + SecureRandom.hex(byteCount: 8)
+        case .jwt:
+            guard let claim = request.claims[configuration.identityClaim], !claim.isEmpty else {
+                return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
+            }
+            caller = claim
         }
         do throws(APIFailure) {
-            if request.matches("POST", "/multihost/invite") { return answer(request, caller: caller, try invite(request, caller: caller, call: call)) }
-            if request.matches("GET", "/multihost/invites") { return answer(request, caller: caller, try pendingInvites(caller: caller, call: call)) }
-            if request.matches("POST", "/multihost/join") { return answer(request, caller: caller, try join(request, caller: caller, call: call)) }
-            if request.matches("POST", "/multihost/disconnect") || request.matches("POST", "/multihost/cancel") {
-                return answer(request, caller: caller, try revoke(request, caller: caller, call: call))
-            }
-            if request.matches("POST", "/multihost/host-token") { return answer(request, caller: caller, try hostToken(request, caller: caller, call: call)) }
-            if request.matches("POST", "/multihost/viewer-token") { return answer(request, caller: caller, try viewerToken(request, caller: caller, call: call)) }
-            if request.matches("POST", "/chat/token") { return answer(request, caller: caller, try chatToken(request, caller: caller, guest: false, call: call)) }
-            return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
+            return answer(request, caller: caller, try route.handle(self, request, caller ?? "", call))
         } catch {
             return answer(request, caller: caller, error.response)
         }
@@ -128,7 +123,7 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     // MARK: - Routes
 
-    private func invite(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func invite(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"userId\": …}")
         guard let invitee = try body.string("userId", maxLength: 128) else {
             throw .badRequest("userId is required: the user id of the chat user to invite")
@@ -174,7 +169,7 @@ public final class MultihostInviteHandler: LambdaHandler {
         ]))
     }
 
-    private func pendingInvites(caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func pendingInvites(caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let invites: [Invite]
         do { invites = try store.invites(inviteeId: caller, call: call) } catch { throw .upstream("Query", error) }
         let current = now()
@@ -190,7 +185,7 @@ public final class MultihostInviteHandler: LambdaHandler {
         return HTTPAPIResponse(statusCode: 200, body: .object([("invites", .array(listed))]))
     }
 
-    private func join(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func join(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stageArn = try stageArn(body)
         let found: Invite?
@@ -211,7 +206,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     /// Kick or cancel: revoke the invitee's participant, then delete the invite.
-    private func revoke(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func revoke(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"userId\": …}")
         guard let invitee = try body.string("userId", maxLength: 128) else {
             throw .badRequest("userId is required: the user id of the invited participant")
@@ -235,7 +230,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     /// The owner's own PUBLISH+SUBSCRIBE token for their stage (StreamCat mints it when the host opens its studio).
-    private func hostToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func hostToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stage = try ownedStage(try stageArn(body), caller: caller, doing: "host it", call: call)
         let username = try body.string("username", maxLength: 128)
@@ -252,7 +247,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     /// A watch-only (SUBSCRIBE) token for a real-time viewer of a broadcaster's stage.
-    private func viewerToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func viewerToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stage = try knownStage(try stageArn(body), call: call)
         guard stage.owner(defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) != nil else {
