@@ -89,7 +89,11 @@ public final class MultihostInviteHandler: LambdaHandler {
                                                               ("access-control-max-age", "600")], body: nil)
         }
         guard let route = atPath.first(where: { $0.method == request.method }) else {
-            return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
+            // The path exists under other methods. (On AWS, API Gateway answers these itself: 404.)
+            let allowed = atPath.map(\.method).joined(separator: ", ")
+            var refused = HTTPAPIResponse.error(405, "\(request.method) is not allowed on \(request.path): use \(allowed)")
+            refused.headers.append(("allow", allowed + ", OPTIONS"))
+            return answer(request, caller: nil, refused)
         }
         let caller: String?
         switch route.authorization {

@@ -619,7 +619,7 @@ extension MultihostInviteHandlerTests {
         let watch = chatToken(#"{"stageArn":"\#(Self.stage)"}"#, caller: nil, path: "/multihost/guest-viewer-token", to: handler)
         #expect(watch.status == 200 && stages.capabilities.last == [.subscribe] && stages.issued.last?.userId.hasPrefix("guest-") == true)
         let get = HTTPAPIRequest(method: "GET", path: "/chat/guest-token")
-        #expect(handler.respond(to: get, call: AWSCallContext(deadline: Int64.max / 2)).statusCode == 404)
+        #expect(handler.respond(to: get, call: AWSCallContext(deadline: Int64.max / 2)).statusCode == 405, "the route exists under POST only")
     }
 
     @Test func chatConfigurationFromEnvironment() throws {
