@@ -40,10 +40,19 @@ public struct HTTPAPIRequest: Sendable {
             switch value {
             case let .string(s): claims[key] = s
             case let .number(n): claims[key] = n
+            case let .bool(b): claims[key] = b ? "true" : "false"
             default: break
             }
         }
         self.init(method: method, path: path, body: body, claims: claims)
+    }
+
+    /// The most bytes the event's body can hold, from its text alone (nothing decoded or parsed): its
+    /// UTF-8 length, or 3/4 of it when base64-encoded; 0 without a body.
+    public static func bodySize(of event: JSONValue) -> Int {
+        guard let text = event["body"]?.stringValue else { return 0 }
+        let length = text.utf8.count
+        return event["isBase64Encoded"]?.boolValue == true ? length / 4 * 3 + length % 4 : length
     }
 
     /// Whether this is `method` on `route` (`/multihost/invite`), also behind a stage or base-path

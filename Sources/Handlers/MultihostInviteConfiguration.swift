@@ -5,9 +5,12 @@ import LambdaRuntime
 /// Configuration of `multihostInvite`, read from the environment at start-up:
 /// - `INVITES_TABLE` (required): the DynamoDB table of invites (`inviteeId` + `stageArn`, TTL `expiresAt`);
 /// - `DEFAULT_STAGE_ARN`: the stage when a request names none;
-/// - `STAGE_OWNER`: the owner of stages without an `owner` tag (single-broadcaster deployments);
+/// - `STAGE_OWNER`: the owner of `DEFAULT_STAGE_ARN` when it has no ownership tag (single-broadcaster deployments);
+/// - `OWNER_TAG_KEY` (default `ivs-chat-events:owner`): the tag naming a stage's or a room's owner;
 /// - `CHAT_ROOM_ARN` (or `DEMO_CHAT_ARN`): the room of stages without a `chatRoomArn` tag;
-/// - `CORS_ALLOWED_ORIGIN` (default `*`), `IDENTITY_CLAIM` (default `sub`);
+/// - `CORS_ALLOWED_ORIGIN` (default `*`), `IDENTITY_CLAIM` (default `sub`): a claim that is unique and
+///   never changes for a user (`sub`); one users can change or reuse (`username`, `email`, …) is
+///   warned about at init, and `email` is taken only with `email_verified` true;
 /// - `INVITE_DURATION_MINUTES` (1-20160, default 60): how long an invite's participant token lives;
 /// - `STAGE_CACHE_SECONDS` (0-3600, default 60): how long a warm process trusts a `GetStage` or `GetRoom` answer;
 /// - chat tokens: `CHANNEL_ROOM_MAP` (as `streamStarted` reads it: a channel's room), `CHAT_SESSION_MINUTES`
@@ -27,11 +30,12 @@ public struct MultihostInviteConfiguration: Sendable {
     public var chatSessionMinutes: Int
     public var usernameClaim: String
     public var allowGuests: Bool
+    public var ownerTagKey: String
 
     public init(table: String, defaultStage: String? = nil, stageOwner: String? = nil, defaultRoom: String? = nil,
                 allowedOrigin: String = "*", identityClaim: String = "sub", inviteDurationMinutes: Int = 60,
                 stageCacheSeconds: Int = 60, roomsByChannel: [String: String] = [:], chatSessionMinutes: Int = 60,
-                usernameClaim: String = "username", allowGuests: Bool = false) {
+                usernameClaim: String = "username", allowGuests: Bool = false, ownerTagKey: String = OwnerTag.defaultKey) {
         self.table = table
         self.defaultStage = defaultStage
         self.stageOwner = stageOwner
@@ -44,6 +48,7 @@ public struct MultihostInviteConfiguration: Sendable {
         self.chatSessionMinutes = chatSessionMinutes
         self.usernameClaim = usernameClaim
         self.allowGuests = allowGuests
+        self.ownerTagKey = ownerTagKey
     }
 
     /// Reads and checks the configuration; any problem is an init error naming the variable.
@@ -55,16 +60,33 @@ public struct MultihostInviteConfiguration: Sendable {
         let stage = lookup("DEFAULT_STAGE_ARN")
         if let stage, let problem = IVSConstraints.stageARNProblem(stage) { throw .invalidConfiguration("DEFAULT_STAGE_ARN \(problem)") }
         let room = try HandlerRegistry.configuredRoom(lookup: lookup)
+        let identityClaim = lookup("IDENTITY_CLAIM") ?? "sub"
+        if let warning = identityClaimWarning(identityClaim) { Log.warn(warning) }
         return MultihostInviteConfiguration(
             table: table, defaultStage: stage, stageOwner: lookup("STAGE_OWNER"), defaultRoom: room,
             allowedOrigin: lookup("CORS_ALLOWED_ORIGIN") ?? "*",
-            identityClaim: lookup("IDENTITY_CLAIM") ?? "sub",
+            identityClaim: identityClaim,
             inviteDurationMinutes: try integer("INVITE_DURATION_MINUTES", lookup, default: 60, range: 1...20160),
             stageCacheSeconds: try integer("STAGE_CACHE_SECONDS", lookup, default: 60, range: 0...3600),
             roomsByChannel: try StreamStateConfiguration.channelRoomMap(lookup: lookup),
             chatSessionMinutes: try integer("CHAT_SESSION_MINUTES", lookup, default: 60, range: 1...180),
             usernameClaim: lookup("USERNAME_CLAIM") ?? "username",
-            allowGuests: try flag("ALLOW_GUESTS", lookup))
+            allowGuests: try flag("ALLOW_GUESTS", lookup), ownerTagKey: try OwnerTag.key(lookup: lookup))
+    }
+
+    /// Claims a user can change, or that an identity provider may give to another user later: as
+    /// `IDENTITY_CLAIM` they let one account pass for another (an owner renames, a newcomer takes the name).
+    public static let mutableClaims: Set<String> = [
+        "username", "cognito:username", "preferred_username", "name", "nickname", "given_name", "family_name",
+        "middle_name", "email", "phone_number", "upn", "unique_name", "login", "handle",
+    ]
+
+    /// The init warning for an `IDENTITY_CLAIM` users can change, or nil for one like `sub`.
+    public static func identityClaimWarning(_ claim: String) -> String? {
+        guard mutableClaims.contains(claim.lowercased()) else { return nil }
+        let email = claim.lowercased() == "email" ? " (taken only with email_verified=true)" : ""
+        return "IDENTITY_CLAIM=\(claim): users can change this claim\(email), or get one another user had; owners, invitees and "
+            + "chat user ids are matched by it. Use a claim that is unique and never changes, such as sub"
     }
 
     /// DynamoDB table names: 3-255 of `a-z A-Z 0-9 _ - .`.

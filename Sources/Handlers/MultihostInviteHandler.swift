@@ -57,18 +57,42 @@ public final class MultihostInviteHandler: LambdaHandler {
         self.now = now
     }
 
+    /// The largest request body served, in bytes (the largest a client of these routes sends is under
+    /// 1 KB). A larger one is answered 413 before it is decoded or parsed, on every route: parsing a
+    /// few MB of `[0,0,…]` costs over 100 MB of memory, a 128 MB function's whole share.
+    public static let maxBodyBytes = 8 * 1024
+    /// The largest event read at all: a body at the limit, base64-encoded (4/3), plus what API Gateway
+    /// adds around it (request line and headers, up to 10 KB, the authorizer's claims, the context).
+    /// A larger event is answered 413 without being parsed.
+    public static let maxEventBytes = 64 * 1024
+
     public func handle(_ payload: [UInt8], context: InvocationContext) throws -> [UInt8] {
-        let event: JSONValue
+        guard payload.count <= Self.maxEventBytes else {
+            Log.warn("an event of \(payload.count) bytes (over \(Self.maxEventBytes)) → 413, not parsed")
+            return withCommonHeaders(Self.bodyTooLarge).serialized()
+        }
+        var event: JSONValue
         do { event = try JSONValue.parse(payload) } catch {
             throw LambdaError("Event.InvalidJSON", "the event is not JSON: \(error)")
         }
+        // The body's size is known from its text: refused before it is decoded or parsed.
+        let tooLarge = HTTPAPIRequest.bodySize(of: event) > Self.maxBodyBytes
+        if tooLarge, case let .object(members) = event { event = .object(members.filter { $0.key != "body" }) }
         let request = try HTTPAPIRequest(event: event)
+        if tooLarge { return withCommonHeaders(answer(request, caller: nil, Self.bodyTooLarge)).serialized() }
         return respond(to: request, call: context.awsCall).serialized()
     }
 
     /// The answer to `request`, with the CORS and caching headers every answer carries.
     public func respond(to request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
-        var response = route(request, call: call)
+        let response = request.body.count > Self.maxBodyBytes ? answer(request, caller: nil, Self.bodyTooLarge) : route(request, call: call)
+        return withCommonHeaders(response)
+    }
+
+    static var bodyTooLarge: HTTPAPIResponse { .error(413, "the request body is larger than \(maxBodyBytes) bytes") }
+
+    private func withCommonHeaders(_ response: HTTPAPIResponse) -> HTTPAPIResponse {
+        var response = response
         response.headers = [("content-type", "application/json"), ("access-control-allow-origin", configuration.allowedOrigin),
                             ("cache-control", "no-store")] + response.headers
         return response
@@ -101,6 +125,10 @@ public final class MultihostInviteHandler: LambdaHandler {
         }
         guard let caller = request.claims[configuration.identityClaim], !caller.isEmpty else {
             return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
+        }
+        // An address the user typed but never proved is not an identity (anyone could claim the owner's).
+        if configuration.identityClaim == "email", request.claims["email_verified"]?.lowercased() != "true" {
+            return answer(request, caller: nil, .error(403, "your email address is not verified: IDENTITY_CLAIM=email needs email_verified=true"))
         }
         do throws(APIFailure) {
             if request.matches("POST", "/multihost/invite") { return answer(request, caller: caller, try invite(request, caller: caller, call: call)) }
@@ -139,7 +167,7 @@ public final class MultihostInviteHandler: LambdaHandler {
         }
         let chatArn = try body.string("chatArn", maxLength: 128)
         let stageArn = try stageArn(body)
-        guard invitee != caller else { throw .badRequest("userId is you: a broadcaster cannot invite themself") }
+        guard !sameIdentity(invitee, caller) else { throw .badRequest("userId is you: a broadcaster cannot invite themself") }
 
         let stage = try ownedStage(stageArn, caller: caller, doing: "invite to it", call: call)
         guard let room = stage.chatRoom(defaultRoom: configuration.defaultRoom) else {
@@ -254,7 +282,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     private func viewerToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stage = try knownStage(try stageArn(body), call: call)
-        guard stage.owner(defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) != nil else {
+        guard stage.owner(tagKey: configuration.ownerTagKey, defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) != nil else {
             throw .forbidden("this stage has no owner: it is nobody's broadcast")
         }
         let token: IssuedParticipantToken
@@ -280,10 +308,10 @@ public final class MultihostInviteHandler: LambdaHandler {
     /// The stage, when `caller` owns it (`StageDetails.owner`).
     private func ownedStage(_ stageArn: String, caller: String, doing what: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
         let stage = try knownStage(stageArn, call: call)
-        guard let owner = stage.owner(defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) else {
-            throw .forbidden("this stage has no owner: tag it with 'owner' (STAGE_OWNER applies to DEFAULT_STAGE_ARN only)")
+        guard let owner = stage.owner(tagKey: configuration.ownerTagKey, defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) else {
+            throw .forbidden("this stage has no owner: tag it with '\(configuration.ownerTagKey)' (STAGE_OWNER applies to DEFAULT_STAGE_ARN only)")
         }
-        guard owner == caller else { throw .forbidden("only the stage's owner can \(what)") }
+        guard sameIdentity(owner, caller) else { throw .forbidden("only the stage's owner can \(what)") }
         return stage
     }
 

@@ -122,8 +122,8 @@ final class FakeInviteStore: InviteStoring {
     var configuration = MultihostInviteConfiguration(table: "invites")
 
     init() {
-        stages.stages[Self.stage] = StageDetails(arn: Self.stage, name: "demo", tags: ["owner": "host", "chatRoomArn": Self.room])
-        rooms.rooms[Self.room] = ChatRoomDetails(arn: Self.room, name: "demo", tags: ["owner": "host"])
+        stages.stages[Self.stage] = StageDetails(arn: Self.stage, name: "demo", tags: [OwnerTag.defaultKey: "host", "chatRoomArn": Self.room])
+        rooms.rooms[Self.room] = ChatRoomDetails(arn: Self.room, name: "demo", tags: [OwnerTag.defaultKey: "host"])
     }
 
     func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler {
@@ -253,7 +253,7 @@ final class FakeInviteStore: InviteStoring {
     }
 
     @Test func noOwnerAnywhereFailsClosed() {
-        stages.stages[Self.stage]?.tags["owner"] = nil
+        stages.stages[Self.stage]?.tags[OwnerTag.defaultKey] = nil
         let result = invite(#"{"userId":"guest","stageArn":"$STAGE"}"#)
         #expect(result.status == 403)
         #expect(result.body["message"]?.stringValue?.contains("STAGE_OWNER") == true)
@@ -271,7 +271,7 @@ final class FakeInviteStore: InviteStoring {
     }
 
     @Test func anEmptyOwnerTagMeansNobody() {
-        stages.stages[Self.stage]?.tags["owner"] = ""
+        stages.stages[Self.stage]?.tags[OwnerTag.defaultKey] = ""
         configuration.defaultStage = Self.stage
         configuration.stageOwner = "host"
         #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 403)

@@ -42,7 +42,7 @@ final class Stages: StageService {
                                                    message: "no stage", status: 404, requestId: nil, attempts: 1))
         }
         return StageDetails(arn: arn, name: arn.hasSuffix("Unowned") ? "" : "demo",
-                            tags: arn.hasSuffix("Unowned") ? ["chatRoomArn": room] : ["owner": owner, "chatRoomArn": room])
+                            tags: arn.hasSuffix("Unowned") ? ["chatRoomArn": room] : [OwnerTag.defaultKey: owner, "chatRoomArn": room])
     }
     func issueToken(stageArn: String, userId: String, attributes: [String: String], capabilities: [ParticipantCapability],
                     durationMinutes: Int, call: AWSCallContext) throws -> IssuedParticipantToken {
@@ -93,7 +93,7 @@ final class Rooms: ChatRoomService {
     init(_ calls: Calls) { self.calls = calls }
     func roomDetails(arn: String, call: AWSCallContext) throws -> ChatRoomDetails {
         calls.all.append("GetRoom")
-        return ChatRoomDetails(arn: arn, name: "demo", tags: ["owner": owner])
+        return ChatRoomDetails(arn: arn, name: "demo", tags: [OwnerTag.defaultKey: owner])
     }
     func issueChatToken(roomArn: String, userId: String, capabilities: [ChatCapability], sessionMinutes: Int,
                         attributes: [String: String], call: AWSCallContext) throws -> ChatToken {
