@@ -11,7 +11,8 @@ import LambdaRuntime
 /// - `CORS_ALLOWED_ORIGIN` (default `*`), `IDENTITY_CLAIM` (default `sub`): a claim that is unique and
 ///   never changes for a user (`sub`); one users can change or reuse (`username`, `email`, …) is
 ///   warned about at init, and `email` is taken only with `email_verified` true;
-/// - `INVITE_DURATION_MINUTES` (1-20160, default 60): how long an invite's participant token lives;
+/// - `INVITE_DURATION_MINUTES` (1-20160, default 60): how long an invite lasts (may be joined);
+/// - `JOIN_TOKEN_MINUTES` (1-60, default 10): how long a participant token made at join lasts;
 /// - `STAGE_CACHE_SECONDS` (0-3600, default 60): how long a warm process trusts a `GetStage` or `GetRoom` answer;
 /// - chat tokens: `CHANNEL_ROOM_MAP` (as `streamStarted` reads it: a channel's room), `CHAT_SESSION_MINUTES`
 ///   (1-180, default 60), `USERNAME_CLAIM` (default `username`: the `username` attribute of a token);
@@ -25,6 +26,7 @@ public struct MultihostInviteConfiguration: Sendable {
     public var allowedOrigin: String
     public var identityClaim: String
     public var inviteDurationMinutes: Int
+    public var joinTokenMinutes: Int
     public var stageCacheSeconds: Int
     public var roomsByChannel: [String: String]
     public var chatSessionMinutes: Int
@@ -33,7 +35,7 @@ public struct MultihostInviteConfiguration: Sendable {
     public var ownerTagKey: String
 
     public init(table: String, defaultStage: String? = nil, stageOwner: String? = nil, defaultRoom: String? = nil,
-                allowedOrigin: String = "*", identityClaim: String = "sub", inviteDurationMinutes: Int = 60,
+                allowedOrigin: String = "*", identityClaim: String = "sub", inviteDurationMinutes: Int = 60, joinTokenMinutes: Int = 10,
                 stageCacheSeconds: Int = 60, roomsByChannel: [String: String] = [:], chatSessionMinutes: Int = 60,
                 usernameClaim: String = "username", allowGuests: Bool = false, ownerTagKey: String = OwnerTag.defaultKey) {
         self.table = table
@@ -43,6 +45,7 @@ public struct MultihostInviteConfiguration: Sendable {
         self.allowedOrigin = allowedOrigin
         self.identityClaim = identityClaim
         self.inviteDurationMinutes = inviteDurationMinutes
+        self.joinTokenMinutes = joinTokenMinutes
         self.stageCacheSeconds = stageCacheSeconds
         self.roomsByChannel = roomsByChannel
         self.chatSessionMinutes = chatSessionMinutes
@@ -67,6 +70,7 @@ public struct MultihostInviteConfiguration: Sendable {
             allowedOrigin: lookup("CORS_ALLOWED_ORIGIN") ?? "*",
             identityClaim: identityClaim,
             inviteDurationMinutes: try integer("INVITE_DURATION_MINUTES", lookup, default: 60, range: 1...20160),
+            joinTokenMinutes: try integer("JOIN_TOKEN_MINUTES", lookup, default: 10, range: 1...60),
             stageCacheSeconds: try integer("STAGE_CACHE_SECONDS", lookup, default: 60, range: 0...3600),
             roomsByChannel: try StreamStateConfiguration.channelRoomMap(lookup: lookup),
             chatSessionMinutes: try integer("CHAT_SESSION_MINUTES", lookup, default: 60, range: 1...180),

@@ -28,9 +28,9 @@ import Testing
         rooms.rooms[Self.room] = ChatRoomDetails(arn: Self.room, name: "demo", tags: [OwnerTag.defaultKey: "host"])
     }
 
-    func handler() -> MultihostInviteHandler {
+    func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler {
         MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, channels: channels,
-                               now: { MultihostInviteHandlerTests.now })
+                               now: { now })
     }
 
     func send(_ method: String, _ path: String, body: String? = nil, claims: [String: String],
@@ -40,8 +40,9 @@ import Testing
         return (response.statusCode, response.body ?? .null)
     }
 
-    func send(_ method: String, _ path: String, body: String? = nil, caller: String?) -> (status: Int, body: JSONValue) {
-        send(method, path, body: body, claims: caller.map { ["sub": $0] } ?? [:])
+    func send(_ method: String, _ path: String, body: String? = nil, caller: String?,
+              to handler: MultihostInviteHandler? = nil) -> (status: Int, body: JSONValue) {
+        send(method, path, body: body, claims: caller.map { ["sub": $0] } ?? [:], to: handler)
     }
 
     /// An HTTP API event through `handle`, as the runtime passes it.
@@ -138,7 +139,7 @@ import Testing
         #expect(send("POST", "/multihost/host-token", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: Self.decomposed).status == 403)
         #expect(send("POST", "/multihost/invite", body: body, caller: Self.composed).status == 201)
         #expect(send("POST", "/multihost/cancel", body: body, caller: Self.decomposed).status == 403)
-        #expect(stages.issued.count == 1 && stages.revoked.isEmpty && store.items.count == 1)
+        #expect(stages.issued.isEmpty && stages.revoked.isEmpty && store.items.count == 1)
         // The owner may invite the look-alike account: it is another user, not themself.
         #expect(send("POST", "/multihost/invite", body: #"{"userId":"\#(Self.decomposed)","stageArn":"\#(Self.stage)"}"#,
                      caller: Self.composed).status == 201)
@@ -235,5 +236,103 @@ import Testing
         let details = StageDetails(arn: Self.stage, name: "", tags: ["owner": "a", "team:owner": "b"])
         #expect(details.owner(tagKey: "team:owner", defaultStage: nil, stageOwner: nil) == "b")
         #expect(details.owner(tagKey: OwnerTag.defaultKey, defaultStage: nil, stageOwner: nil) == nil)
+    }
+
+    // MARK: - 5. No participant tokens at rest
+
+    static let stageBody = #"{"stageArn":"\#(stage)"}"#
+    static let guestBody = #"{"userId":"guest","stageArn":"\#(stage)"}"#
+
+    func notKnown() -> AWSError { notFound("ivs-realtime", "DisconnectParticipant") }
+
+    /// The invite stores no token; join makes one (short-lived), records its participant, and
+    /// hands it out; a kick revokes every participant the invitee joined as.
+    @Test func tokensAreMadeAtJoinAndNeverStored() throws {
+        #expect(send("POST", "/multihost/invite", body: #"{"userId":"guest","username":"Guest","stageArn":"\#(Self.stage)"}"#, caller: "host").status == 201)
+        #expect(stages.issued.isEmpty)
+        #expect(chat.sent.first.map { !$0.attributes.values.contains { $0.contains("SECRET") } } == true)
+        let first = send("POST", "/multihost/join", body: Self.stageBody, caller: "guest")
+        #expect(first.status == 200 && first.body["token"] == .string("SECRET-TOKEN-1") && first.body["participantId"] == .string("participant1"))
+        #expect(stages.issued.count == 1 && stages.issued[0].userId == "guest" && stages.issued[0].minutes == 10)
+        #expect(stages.issued[0].attributes == ["username": "Guest"] && stages.capabilities[0] == [.publish, .subscribe])
+        // Another device: another token, both recorded; none of them in the table.
+        #expect(send("POST", "/multihost/join", body: Self.stageBody, caller: "guest").status == 200)
+        let stored = try #require(store.items["guest \(Self.stage)"])
+        #expect(stored.participants.map(\.participantId) == ["participant1", "participant2"])
+        let item = DynamoDBInviteStore.item(stored)
+        #expect(item["token"] == nil && !item.values.contains { $0.compactText.contains("SECRET") })
+        #expect(send("POST", "/multihost/disconnect", body: Self.guestBody, caller: "host").status == 204)
+        #expect(stages.revoked.map(\.participantId) == ["participant1", "participant2"])
+        #expect(store.items.isEmpty)
+    }
+
+    @Test func aJoinTokenNeverOutlivesTheInviteByMoreThanAMinute() {
+        configuration.joinTokenMinutes = 30
+        #expect(send("POST", "/multihost/invite", body: Self.guestBody, caller: "host").status == 201)
+        #expect(send("POST", "/multihost/join", body: Self.stageBody, caller: "guest", to: handler(now: MultihostInviteHandlerTests.expiry - 150)).status == 200)
+        #expect(send("POST", "/multihost/join", body: Self.stageBody, caller: "guest", to: handler(now: MultihostInviteHandlerTests.expiry - 30)).status == 200)
+        #expect(stages.issued.map(\.minutes) == [2, 1])
+    }
+
+    /// Cancelling an invite nobody joined revokes nothing (no call that could fail): it deletes it.
+    @Test func cancellingAnUnjoinedInviteJustDeletesIt() {
+        #expect(send("POST", "/multihost/invite", body: Self.guestBody, caller: "host").status == 201)
+        stages.revokeFailure = AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "DisconnectParticipant",
+                                                                type: "AccessDeniedException", message: "no", status: 403, requestId: nil, attempts: 1))
+        #expect(send("POST", "/multihost/cancel", body: Self.guestBody, caller: "host").status == 204)
+        #expect(store.items.isEmpty && stages.revoked.isEmpty)
+    }
+
+    /// A participant IVS does not know may still hold a valid token: not a success. The invite stays,
+    /// revoked (no new join, not listed); kicking again after the token expired succeeds.
+    @Test func aKickThatCannotRevokeAValidTokenIsNotASuccess() throws {
+        #expect(send("POST", "/multihost/invite", body: Self.guestBody, caller: "host").status == 201)
+        #expect(send("POST", "/multihost/join", body: Self.stageBody, caller: "guest").status == 200)
+        stages.revokeFailure = notKnown()
+        let kick = send("POST", "/multihost/disconnect", body: Self.guestBody, caller: "host")
+        #expect(kick.status == 409, "\(kick)")
+        #expect(kick.body["message"]?.stringValue?.contains("2026-01-01T01:00:00Z") == true)
+        let kept = try #require(store.items["guest \(Self.stage)"])
+        #expect(kept.revoked && kept.participants.map(\.participantId) == ["participant1"])
+        #expect(send("POST", "/multihost/join", body: Self.stageBody, caller: "guest").status == 404)
+        #expect(send("GET", "/multihost/invites", caller: "guest").body["invites"] == .array([]))
+        #expect(stages.issued.count == 1)
+        // Once they are on the stage, IVS knows them: a second kick revokes them.
+        stages.revokeFailure = nil
+        #expect(send("POST", "/multihost/disconnect", body: Self.guestBody, caller: "host").status == 204)
+        #expect(stages.revoked.map(\.participantId) == ["participant1"] && store.items.isEmpty)
+
+        // Or after the token's expiry there is nothing left to revoke.
+        #expect(send("POST", "/multihost/invite", body: Self.guestBody, caller: "host").status == 201)
+        #expect(send("POST", "/multihost/join", body: Self.stageBody, caller: "guest").status == 200)
+        stages.revokeFailure = notKnown()
+        #expect(send("POST", "/multihost/cancel", body: Self.guestBody, caller: "host").status == 409)
+        #expect(send("POST", "/multihost/cancel", body: Self.guestBody, caller: "host", to: handler(now: MultihostInviteHandlerTests.expiry)).status == 204)
+        #expect(store.items.isEmpty)
+    }
+
+    /// An item written before issue 22 (a token made at invite time): its participant is revoked by a kick,
+    /// and the next write drops the token.
+    @Test func aLegacyItemIsReadAsItsParticipant() throws {
+        let legacy: DynamoDBItem = [
+            "inviteeId": DynamoDBValue.string("guest"), "stageArn": DynamoDBValue.string(Self.stage), "stageName": DynamoDBValue.string("demo"),
+            "inviterId": DynamoDBValue.string("host"), "token": DynamoDBValue.string("SECRET-OLD"), "participantId": DynamoDBValue.string("old-1"),
+            "expirationTime": DynamoDBValue.string("2026-01-01T01:00:00Z"), "expiresAt": DynamoDBValue.number(MultihostInviteHandlerTests.expiry),
+        ]
+        let invite = try #require(DynamoDBInviteStore.invite(from: legacy))
+        #expect(invite.participants == [JoinedParticipant(participantId: "old-1", tokenExpiresAt: MultihostInviteHandlerTests.expiry)])
+        #expect(DynamoDBInviteStore.item(invite)["token"] == nil)
+        store.items["guest \(Self.stage)"] = invite
+        #expect(send("POST", "/multihost/disconnect", body: Self.guestBody, caller: "host").status == 204)
+        #expect(stages.revoked.map(\.participantId) == ["old-1"])
+    }
+
+    @Test func joinTokenMinutesAreConfigured() throws {
+        func read(_ value: String?) throws(InitError) -> Int {
+            try MultihostInviteConfiguration.fromEnvironment(lookup: { ["INVITES_TABLE": "invites", "JOIN_TOKEN_MINUTES": value][$0] ?? nil }).joinTokenMinutes
+        }
+        #expect(try read(nil) == 10 && read("1") == 1 && read("60") == 60)
+        #expect(throws: InitError.self) { try read("61") }
+        #expect(throws: InitError.self) { try read("0") }
     }
 }
