@@ -80,6 +80,7 @@ extension MultihostInviteHandler {
         if stageArn != nil && channelArn != nil { throw .badRequest("name a stageArn or a channelArn, not both") }
         if let channelArn {
             if let problem = IVSConstraints.channelARNProblem(channelArn) { throw .badRequest("channelArn \(problem)") }
+            try requireInScope(channelArn, field: "channelArn")
             guard let room = configuration.roomsByChannel[channelArn] ?? configuration.defaultRoom else {
                 throw .notFound("channel \(channelArn) has no chat room here")
             }

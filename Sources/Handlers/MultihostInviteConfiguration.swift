@@ -17,7 +17,12 @@ import LambdaRuntime
 /// - chat tokens: `CHANNEL_ROOM_MAP` (as `streamStarted` reads it: a channel's room), `CHAT_SESSION_MINUTES`
 ///   (1-180, default 60), `USERNAME_CLAIM` (default `username`: the `username` attribute of a token);
 /// - `ALLOW_GUESTS` (`true`/`false`, default `false`): whether callers without a JWT get receive-only
-///   chat tokens and watch-only stage tokens.
+///   chat tokens and watch-only stage tokens; `GUEST_STAGE_ARNS` (comma-separated stage ARNs): the stages
+///   guests may watch, besides `DEFAULT_STAGE_ARN`;
+/// - the deployment's scope, which every ARN in a request must be in (else 400, before any AWS call):
+///   the region `AWS_REGION` (else `AWS_DEFAULT_REGION`), and the account of the configured ARNs
+///   (`CHAT_ROOM_ARN`, `DEFAULT_STAGE_ARN`, `GUEST_STAGE_ARNS`, `CHANNEL_ROOM_MAP`; an init error when they
+///   name more than one), else that of the invoked function's ARN.
 public struct MultihostInviteConfiguration: Sendable {
     public var table: String
     public var defaultStage: String?
@@ -33,11 +38,17 @@ public struct MultihostInviteConfiguration: Sendable {
     public var usernameClaim: String
     public var allowGuests: Bool
     public var ownerTagKey: String
+    /// Stage ARNs guests may get watch-only tokens for (`GUEST_STAGE_ARNS`; `DEFAULT_STAGE_ARN` too).
+    public var guestStages: [String]
+    /// The region and account every ARN of a request must name (nil: not checked; see the type's comment).
+    public var region: String?
+    public var account: String?
 
     public init(table: String, defaultStage: String? = nil, stageOwner: String? = nil, defaultRoom: String? = nil,
                 allowedOrigin: String = "*", identityClaim: String = "sub", inviteDurationMinutes: Int = 60, joinTokenMinutes: Int = 10,
                 stageCacheSeconds: Int = 60, roomsByChannel: [String: String] = [:], chatSessionMinutes: Int = 60,
-                usernameClaim: String = "username", allowGuests: Bool = false, ownerTagKey: String = OwnerTag.defaultKey) {
+                usernameClaim: String = "username", allowGuests: Bool = false, ownerTagKey: String = OwnerTag.defaultKey,
+                guestStages: [String] = [], region: String? = nil, account: String? = nil) {
         self.table = table
         self.defaultStage = defaultStage
         self.stageOwner = stageOwner
@@ -52,6 +63,9 @@ public struct MultihostInviteConfiguration: Sendable {
         self.usernameClaim = usernameClaim
         self.allowGuests = allowGuests
         self.ownerTagKey = ownerTagKey
+        self.guestStages = guestStages
+        self.region = region
+        self.account = account
     }
 
     /// Reads and checks the configuration; any problem is an init error naming the variable.
@@ -63,6 +77,18 @@ public struct MultihostInviteConfiguration: Sendable {
         let stage = lookup("DEFAULT_STAGE_ARN")
         if let stage, let problem = IVSConstraints.stageARNProblem(stage) { throw .invalidConfiguration("DEFAULT_STAGE_ARN \(problem)") }
         let room = try HandlerRegistry.configuredRoom(lookup: lookup)
+        var guestStages: [String] = []
+        for arn in (lookup("GUEST_STAGE_ARNS") ?? "").split(separator: ",").map({ String($0).trimmingASCIISpaces }) where !arn.isEmpty {
+            if let problem = IVSConstraints.stageARNProblem(arn) { throw .invalidConfiguration("GUEST_STAGE_ARNS: \(arn) \(problem)") }
+            guestStages.append(arn)
+        }
+        let roomsByChannel = try StreamStateConfiguration.channelRoomMap(lookup: lookup)
+        let configured = [room, stage].compactMap { $0 } + guestStages + roomsByChannel.keys.sorted() + roomsByChannel.values.sorted()
+        let accounts = Set(configured.compactMap(ARNScope.account(of:)))
+        guard accounts.count <= 1 else {
+            throw .invalidConfiguration("CHAT_ROOM_ARN, DEFAULT_STAGE_ARN, GUEST_STAGE_ARNS and CHANNEL_ROOM_MAP name more than one AWS account "
+                                        + "(\(accounts.sorted().joined(separator: ", "))): this function serves one account's resources")
+        }
         let identityClaim = lookup("IDENTITY_CLAIM") ?? "sub"
         if let warning = identityClaimWarning(identityClaim) { Log.warn(warning) }
         return MultihostInviteConfiguration(
@@ -72,10 +98,11 @@ public struct MultihostInviteConfiguration: Sendable {
             inviteDurationMinutes: try integer("INVITE_DURATION_MINUTES", lookup, default: 60, range: 1...20160),
             joinTokenMinutes: try integer("JOIN_TOKEN_MINUTES", lookup, default: 10, range: 1...60),
             stageCacheSeconds: try integer("STAGE_CACHE_SECONDS", lookup, default: 60, range: 0...3600),
-            roomsByChannel: try StreamStateConfiguration.channelRoomMap(lookup: lookup),
+            roomsByChannel: roomsByChannel,
             chatSessionMinutes: try integer("CHAT_SESSION_MINUTES", lookup, default: 60, range: 1...180),
             usernameClaim: lookup("USERNAME_CLAIM") ?? "username",
-            allowGuests: try flag("ALLOW_GUESTS", lookup), ownerTagKey: try OwnerTag.key(lookup: lookup))
+            allowGuests: try flag("ALLOW_GUESTS", lookup), ownerTagKey: try OwnerTag.key(lookup: lookup),
+            guestStages: guestStages, region: lookup("AWS_REGION") ?? lookup("AWS_DEFAULT_REGION"), account: accounts.first)
     }
 
     /// Claims a user can change, or that an identity provider may give to another user later: as
@@ -116,5 +143,26 @@ public struct MultihostInviteConfiguration: Sendable {
             throw .invalidConfiguration("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound) (is '\(text)')")
         }
         return n
+    }
+}
+
+/// The region and account of an ARN (`arn:<partition>:<service>:<region>:<account>:<resource>`).
+public enum ARNScope {
+    public static func region(of arn: String) -> String? { field(arn, 3) }
+    public static func account(of arn: String) -> String? { field(arn, 4) }
+
+    private static func field(_ arn: String, _ index: Int) -> String? {
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "arn", !parts[index].isEmpty else { return nil }
+        return String(parts[index])
+    }
+}
+
+extension String {
+    var trimmingASCIISpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" || f == "\n" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\n" { s.removeLast() }
+        return String(s)
     }
 }

@@ -40,6 +40,9 @@ public final class MultihostInviteHandler: LambdaHandler {
     let channels: ChannelStateService
     let channelStateCache: ExpiringCache<LiveStream?>
     private let now: () -> Int64
+    /// The account of the invoked function's ARN (from the invocation being served): the scope's account
+    /// when no configured ARN names one.
+    private var invokedAccount: String?
 
     /// `now` gives epoch seconds (replaceable in tests).
     public init(configuration: MultihostInviteConfiguration, stages: StageService, store: InviteStoring,
@@ -67,6 +70,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     public static let maxEventBytes = 64 * 1024
 
     public func handle(_ payload: [UInt8], context: InvocationContext) throws -> [UInt8] {
+        invokedAccount = context.invokedFunctionArn.flatMap(ARNScope.account(of:))
         guard payload.count <= Self.maxEventBytes else {
             Log.warn("an event of \(payload.count) bytes (over \(Self.maxEventBytes)) → 413, not parsed")
             return withCommonHeaders(Self.bodyTooLarge).serialized()
@@ -118,7 +122,7 @@ public final class MultihostInviteHandler: LambdaHandler {
                 guard configuration.allowGuests else { throw .forbidden("guests are not allowed here: sign in (ALLOW_GUESTS is off)") }
                 let guest = "guest-" + SecureRandom.hex(byteCount: 8)
                 if request.matchesPath("/chat/guest-token") { return answer(request, caller: guest, try chatToken(request, caller: guest, guest: true, call: call)) }
-                return answer(request, caller: guest, try viewerToken(request, caller: guest, call: call))
+                return answer(request, caller: guest, try viewerToken(request, caller: guest, guest: true, call: call))
             } catch {
                 return answer(request, caller: nil, .error(error.status, error.message))
             }
@@ -166,6 +170,7 @@ public final class MultihostInviteHandler: LambdaHandler {
             throw .badRequest("broadcastType must be one of \(Self.broadcastTypes.joined(separator: ", ")) (StreamCat's link is /multihost/<broadcastType>/<stage>)")
         }
         let chatArn = try body.string("chatArn", maxLength: 128)
+        if let chatArn { try requireInScope(chatArn, field: "chatArn") }
         let stageArn = try stageArn(body)
         guard !sameIdentity(invitee, caller) else { throw .badRequest("userId is you: a broadcaster cannot invite themself") }
 
@@ -316,9 +321,14 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     /// A watch-only (SUBSCRIBE) token for a real-time viewer of a broadcaster's stage.
-    private func viewerToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    /// Guests (`guest` true) only for the stages this deployment names: `DEFAULT_STAGE_ARN` and `GUEST_STAGE_ARNS`.
+    private func viewerToken(_ request: HTTPAPIRequest, caller: String, guest: Bool = false, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
-        let stage = try knownStage(try stageArn(body), call: call)
+        let arn = try stageArn(body)
+        if guest, !(configuration.guestStages + [configuration.defaultStage].compactMap { $0 }).contains(where: { sameIdentity($0, arn) }) {
+            throw .forbidden("guests may watch this deployment's stages only (DEFAULT_STAGE_ARN, GUEST_STAGE_ARNS)")
+        }
+        let stage = try knownStage(arn, call: call)
         guard stage.owner(tagKey: configuration.ownerTagKey, defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) != nil else {
             throw .forbidden("this stage has no owner: it is nobody's broadcast")
         }
@@ -352,13 +362,27 @@ public final class MultihostInviteHandler: LambdaHandler {
         return stage
     }
 
-    /// `stageArn` from the body, else `DEFAULT_STAGE_ARN`.
+    /// `stageArn` from the body (of this deployment's account and region), else `DEFAULT_STAGE_ARN`.
     func stageArn(_ body: JSONBody) throws(APIFailure) -> String {
-        guard let arn = try body.string("stageArn", maxLength: 128) ?? configuration.defaultStage else {
-            throw .badRequest("stageArn is required: no default stage is configured")
+        guard let named = try body.string("stageArn", maxLength: 128) else {
+            guard let arn = configuration.defaultStage else { throw .badRequest("stageArn is required: no default stage is configured") }
+            return arn
         }
-        if let problem = IVSConstraints.stageARNProblem(arn) { throw .badRequest("stageArn \(problem)") }
-        return arn
+        if let problem = IVSConstraints.stageARNProblem(named) { throw .badRequest("stageArn \(problem)") }
+        try requireInScope(named, field: "stageArn")
+        return named
+    }
+
+    /// 400 unless `arn` names this deployment's region and account (`MultihostInviteConfiguration`):
+    /// another account's or region's resources are none of its business, and each lookup of one would
+    /// cost a control-plane call of the account's small quota.
+    func requireInScope(_ arn: String, field: String) throws(APIFailure) {
+        if let region = configuration.region, let named = ARNScope.region(of: arn), !sameIdentity(named, region) {
+            throw .badRequest("\(field) is in region \(named): this deployment serves \(region) only")
+        }
+        if let account = configuration.account ?? invokedAccount, let named = ARNScope.account(of: arn), !sameIdentity(named, account) {
+            throw .badRequest("\(field) is in another AWS account than this deployment's")
+        }
     }
 
     /// The `StreamCat:MultihostInvite` attributes: StreamCat's `{userId, broadcastType, stage}` plus

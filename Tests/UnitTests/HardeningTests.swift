@@ -335,4 +335,79 @@ import Testing
         #expect(throws: InitError.self) { try read("61") }
         #expect(throws: InitError.self) { try read("0") }
     }
+
+    // MARK: - 3. Only this deployment's resources
+
+    static let otherRegion = "arn:aws:ivs:eu-west-1:123456789012:stage/AbCdEfGh1234"
+    static let otherAccount = "arn:aws:ivs:us-east-1:999999999999:stage/AbCdEfGh1234"
+
+    /// A stage or channel of another region or account is 400 before any AWS call, on every route that takes one.
+    @Test(arguments: [otherRegion, otherAccount])
+    func arnsOutsideTheDeploymentAre400(arn: String) {
+        configuration.region = "us-east-1"
+        configuration.account = "123456789012"
+        configuration.allowGuests = true
+        configuration.defaultStage = Self.stage
+        stages.stages[arn] = StageDetails(arn: arn, name: "x", tags: [OwnerTag.defaultKey: "host", "chatRoomArn": Self.room])
+        let body = #"{"userId":"guest","stageArn":"\#(arn)"}"#
+        for (path, caller) in [("/multihost/invite", "host"), ("/multihost/join", "guest"), ("/multihost/disconnect", "host"),
+                               ("/multihost/host-token", "host"), ("/multihost/viewer-token", "viewer"), ("/chat/token", "viewer"),
+                               ("/chat/guest-token", nil), ("/multihost/guest-viewer-token", nil)] as [(String, String?)] {
+            let result = send("POST", path, body: body, caller: caller)
+            #expect(result.status == 400, "\(path): \(result)")
+            #expect(result.body["message"]?.stringValue?.hasPrefix("stageArn is in") == true, "\(path): \(result)")
+        }
+        let channel = arn.replacingOccurrences(of: "stage/", with: "channel/")
+        #expect(send("POST", "/chat/token", body: #"{"channelArn":"\#(channel)"}"#, caller: "viewer").status == 400)
+        let chatArn = arn.replacingOccurrences(of: ":ivs:", with: ":ivschat:").replacingOccurrences(of: "stage/", with: "room/")
+        #expect(send("POST", "/multihost/invite", body: #"{"userId":"guest","chatArn":"\#(chatArn)"}"#, caller: "host").status == 400)
+        #expect(stages.stageLookups == 0 && stages.issued.isEmpty && rooms.lookups == 0 && rooms.issued.isEmpty)
+        // This deployment's own stage still works.
+        #expect(send("POST", "/multihost/host-token", body: Self.stageBody, caller: "host").status == 200)
+    }
+
+    /// Without a configured ARN, the account is the invoked function's.
+    @Test func theAccountFallsBackToTheInvokedFunctionsARN() throws {
+        let h = handler()
+        let event = #"{"rawPath":"/multihost/host-token","requestContext":{"http":{"method":"POST"},"authorizer":{"jwt":{"claims":{"sub":"host"}}}},"body":"{\"stageArn\":\"\#(Self.stage)\"}"}"#
+        func status(_ functionArn: String?) throws -> Int? {
+            let context = InvocationContext(requestId: "r", deadlineEpochMilliseconds: Int64.max / 2, invokedFunctionArn: functionArn)
+            return try JSONValue.parse(try h.handle(Array(event.utf8), context: context))["statusCode"]?.intValue
+        }
+        #expect(try status("arn:aws:lambda:us-east-1:999999999999:function:api") == 400)
+        #expect(stages.stageLookups == 0)
+        #expect(try status("arn:aws:lambda:us-east-1:123456789012:function:api:live") == 200)
+        #expect(try status(nil) == 200)
+    }
+
+    /// Guests watch only the stages this deployment names: an owned stage of the account is not enough.
+    @Test func guestsWatchOnlyTheNamedStages() {
+        configuration.allowGuests = true
+        let other = "arn:aws:ivs:us-east-1:123456789012:stage/SomeoneElse1"
+        stages.stages[other] = StageDetails(arn: other, name: "other", tags: [OwnerTag.defaultKey: "someone"])
+        let refused = send("POST", "/multihost/guest-viewer-token", body: #"{"stageArn":"\#(other)"}"#, caller: nil)
+        #expect(refused.status == 403 && refused.body["message"]?.stringValue?.contains("GUEST_STAGE_ARNS") == true)
+        #expect(send("POST", "/multihost/guest-viewer-token", body: Self.stageBody, caller: nil).status == 403)
+        #expect(stages.stageLookups == 0 && stages.issued.isEmpty)
+        // Signed-in viewers may still watch any owned stage.
+        #expect(send("POST", "/multihost/viewer-token", body: #"{"stageArn":"\#(other)"}"#, caller: "viewer").status == 200)
+        configuration.defaultStage = Self.stage
+        #expect(send("POST", "/multihost/guest-viewer-token", body: "{}", caller: nil).status == 200)
+        configuration.guestStages = [other]
+        #expect(send("POST", "/multihost/guest-viewer-token", body: #"{"stageArn":"\#(other)"}"#, caller: nil).status == 200)
+    }
+
+    @Test func theScopeComesFromTheConfiguration() throws {
+        let room = Self.room, stage = Self.stage
+        func read(_ env: [String: String]) throws(InitError) -> MultihostInviteConfiguration {
+            try MultihostInviteConfiguration.fromEnvironment(lookup: { (["INVITES_TABLE": "invites"].merging(env) { $1 })[$0] })
+        }
+        let c = try read(["CHAT_ROOM_ARN": room, "AWS_REGION": "us-east-1", "GUEST_STAGE_ARNS": " \(stage), arn:aws:ivs:us-east-1:123456789012:stage/B2 "])
+        #expect(c.region == "us-east-1" && c.account == "123456789012")
+        #expect(c.guestStages == [stage, "arn:aws:ivs:us-east-1:123456789012:stage/B2"])
+        #expect(try read(["AWS_DEFAULT_REGION": "eu-west-1"]).region == "eu-west-1")
+        #expect(try read([:]).account == nil)
+        #expect(throws: InitError.self) { try read(["CHAT_ROOM_ARN": room, "DEFAULT_STAGE_ARN": Self.otherAccount]) }
+        #expect(throws: InitError.self) { try read(["GUEST_STAGE_ARNS": "not-an-arn"]) }
+    }
 }

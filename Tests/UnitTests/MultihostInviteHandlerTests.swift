@@ -596,6 +596,7 @@ extension MultihostInviteHandlerTests {
         #expect(chatToken(caller: nil, path: "/chat/guest-token").status == 403)
         #expect(chatToken(caller: nil, path: "/multihost/guest-viewer-token").status == 403)
         configuration.allowGuests = true
+        configuration.guestStages = [Self.stage]
         let handler = handler()
         let guest = chatToken(caller: "host", claims: ["username": "H"], path: "/chat/guest-token", to: handler)
         #expect(guest.status == 200)
