@@ -39,8 +39,8 @@ Viewer page:   \(url)/?user=\(MultihostSandbox.guest)   (signed in as the sample
                \(url)/                                  (guest: receive-only chat token)
 
 Send events into it (each goes through the real bootstrap, as EventBridge or API Gateway would):
-  Stream Start:  curl -s --data @\(root)/events/stream-start.json \(url)/local/events
-  Stream End:    curl -s --data @\(root)/events/stream-end.json \(url)/local/events
+  Stream Start:  curl -s -H 'content-type: application/json' --data @\(root)/events/stream-start.json \(url)/local/events
+  Stream End:    curl -s -H 'content-type: application/json' --data @\(root)/events/stream-end.json \(url)/local/events
   Invite:        curl -s -H 'Authorization: Bearer \(host)' \\
                       --data '{"userId":"\(MultihostSandbox.guest)"}' \(url)/multihost/invite
 

@@ -1,5 +1,6 @@
 import Essentials
 import Foundation
+import HTTPTransport
 import JSON
 import LocalHarness
 import Testing
@@ -46,5 +47,37 @@ import Testing
         let quiet = try Fixture()
         #expect(try quiet.call("GET", "/multihost/invites", caller: nil).status == 401)
         #expect(!quiet.function.process.lines.contains { $0.contains("IDENTITY_CLAIM") })
+    }
+
+    /// `make viewer`'s gateway: `/local/*` answers its own page and local tools only. Another page's
+    /// request (its `Origin`), a DNS-rebound `Host`, and a form-encoded body without `Origin` are refused.
+    @Test func theLocalGatewayRefusesOtherOriginsOnLocalRoutes() throws {
+        let function = try LocalFunction(handler: "streamStarted", environment: ["CHAT_ROOM_ARN": S.roomArn])
+        defer { function.stop() }
+        let gateway = try LocalAPIGateway(webRoot: BuildProducts.packageRoot + "/web", api: .init(function), eventRules: [:],
+                                          publicRoutes: [], pageConfig: .object([]))
+        defer { gateway.stop() }
+        let connection = CurlConnection()
+        func post(_ path: String, _ headers: [(name: String, value: String)], body: String = #"{"userId":"mallory"}"#) throws -> (Int, String) {
+            let response = try connection.perform(HTTPRequest(method: "POST", url: gateway.url + path, headers: headers, body: Array(body.utf8)),
+                                                  timeoutMilliseconds: 10_000)
+            return (response.status, response.text)
+        }
+        let json = ("content-type", "application/json")
+        let form = ("content-type", "application/x-www-form-urlencoded")
+        for path in ["/local/sign-in", "/local/events"] {
+            #expect(try post(path, [("origin", "https://attacker.example"), json]).0 == 403, "\(path)")
+            #expect(try post(path, [("origin", "null"), form]).0 == 403, "\(path)")
+            #expect(try post(path, [("origin", "http://127.0.0.1:1"), json]).0 == 403, "\(path): another port is another origin")
+            #expect(try post(path, [form]).0 == 415, "\(path)")
+            #expect(try post(path, [("content-type", "text/plain"), ("host", "rebound.attacker.example")]).0 == 403, "\(path)")
+        }
+        // The page itself (same origin, whatever its content type) and local tools (JSON) are served.
+        let page = try post("/local/sign-in", [("origin", gateway.url), ("content-type", "text/plain;charset=UTF-8")])
+        #expect(page.0 == 200 && page.1.contains("idToken"), "\(page)")
+        #expect(try post("/local/sign-in", [json]).0 == 200)
+        #expect(try post("/local/sign-in", [("content-type", "application/json; charset=utf-8"), ("origin", gateway.url.replacingOccurrences(of: "127.0.0.1", with: "localhost"))]).0 == 200)
+        let event = try post("/local/events", [json], body: #"{"detail-type":"Nobody Listens"}"#)
+        #expect(event.0 == 404 && event.1.contains("no rule"), "\(event)")
     }
 }

@@ -124,7 +124,8 @@ import Testing
 
     /// Hands an EventBridge event to the stack, as the rule would; the function must answer.
     static func deliver(_ event: String, to stack: ViewerStack) throws {
-        let answer = try CurlConnection().perform(HTTPRequest(method: "POST", url: stack.url + "/local/events", body: Array(event.utf8)))
+        let answer = try CurlConnection().perform(HTTPRequest(method: "POST", url: stack.url + "/local/events",
+                                                                  headers: [("content-type", "application/json")], body: Array(event.utf8)))
         let outcome = try JSONValue.parse(answer.body)
         #expect(outcome["outcome"] == .string("response"), "\(answer.text)")
     }
