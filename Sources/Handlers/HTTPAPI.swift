@@ -48,11 +48,17 @@ public struct HTTPAPIRequest: Sendable {
     }
 
     /// The most bytes the event's body can hold, from its text alone (nothing decoded or parsed): its
-    /// UTF-8 length, or 3/4 of it when base64-encoded; 0 without a body.
+    /// UTF-8 length, or when base64-encoded 3/4 of it without the padding (line breaks are counted:
+    /// an upper bound); 0 without a body.
     public static func bodySize(of event: JSONValue) -> Int {
         guard let text = event["body"]?.stringValue else { return 0 }
-        let length = text.utf8.count
-        return event["isBase64Encoded"]?.boolValue == true ? length / 4 * 3 + length % 4 : length
+        var length = text.utf8.count
+        guard event["isBase64Encoded"]?.boolValue == true else { return length }
+        for c in text.utf8.reversed().prefix(2) {
+            guard c == UInt8(ascii: "=") else { break }
+            length -= 1
+        }
+        return length * 3 / 4
     }
 
     /// Whether this is `method` on `route` (`/multihost/invite`), also behind a stage or base-path
