@@ -15,7 +15,7 @@ TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv zlib1g-dev chromi
 TEST_VENV := .venv-test
 .DEFAULT_GOAL := build
 
-.PHONY: deps test-deps build test invoke demo viewer bench clean fuzz
+.PHONY: deps test-deps build test invoke demo viewer bench crowd clean fuzz
 
 # apt-get install, as root or through sudo, or a clear message where there is no apt-get.
 define apt_install
@@ -85,6 +85,13 @@ $(BENCH_VENV)/.installed: bench/requirements.txt bench/peer/requirements.txt
 	python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q -r bench/requirements.txt
 	touch $@
+
+## crowd: a crowd of simulated viewers (the page's algorithm) against the real bootstrap, the IVS stand-in
+##   enforcing AWS's account-wide API rates at CROWD_SCALE (default 0.05); four scenarios (waiting room, mass
+##   reconnect, missed end, top of the hour); prints the table and writes it into BENCHMARKS.md.
+CROWD_ARGS ?=
+crowd: build test-deps
+	PATH="$(CURDIR)/$(TEST_VENV)/bin:$$PATH" $(BIN)/crowd $(CROWD_ARGS)
 
 clean:
 	rm -rf .build build .aws-sam

@@ -5,7 +5,7 @@ import PackageDescription
 //   bootstrap -> Handlers -> AWSServices -> AWSCore -> HTTPTransport -> CCurl, CCrypto
 //                Handlers -> LambdaRuntime -> HTTPTransport
 //   AWSCore -> CCrypto;  everything -> Essentials -> JSON
-// Local tooling (LocalHarness, local-invoke, local-viewer, bench) sits beside, never underneath, the shipped code.
+// Local tooling (LocalHarness, local-invoke, local-viewer, bench, crowd) sits beside, never underneath, the shipped code.
 let package = Package(
     name: "ivs-chat-events",
     products: [
@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "local-invoke", targets: ["local-invoke"]),
         .executable(name: "local-viewer", targets: ["local-viewer"]),
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "crowd", targets: ["crowd"]),
         // The shipped modules, for the fuzz targets' package (Fuzz/, issue #12).
         .library(name: "IVSChatEventsModules",
                  targets: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime", "AWSCore", "AWSServices", "Handlers"]),
@@ -39,6 +40,7 @@ let package = Package(
         .executableTarget(name: "local-invoke", dependencies: ["LocalHarness"]),
         .executableTarget(name: "local-viewer", dependencies: ["LocalHarness"]),
         .executableTarget(name: "bench", dependencies: ["LocalHarness", "AWSCore", "JSON"]),
+        .executableTarget(name: "crowd", dependencies: ["LocalHarness"]),
 
         .testTarget(name: "UnitTests",
                     dependencies: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime",

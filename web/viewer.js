@@ -1,10 +1,12 @@
 // The viewer's side of ivs-chat-events: connect to the chat room, start the player when the
 // broadcast goes live (STREAM_STARTED), stop it when it ends (STREAM_ENDED), and show a "join"
 // toast to the one user a multihost invite (StreamCat:MultihostInvite) is addressed to.
-// Plain browser JavaScript, no build step. Settings come from config.js (window.IVS_CHAT_EVENTS_CONFIG).
+// Plain browser JavaScript, no build step. Settings come from config.js (window.IVS_CHAT_EVENTS_CONFIG);
+// the decisions (backoff, Retry-After, ordering of state answers and events) are in viewer-core.js.
 "use strict";
 
 const config = window.IVS_CHAT_EVENTS_CONFIG;
+const core = window.ViewerCore;
 const $ = (id) => document.getElementById(id);
 
 // What the page knows; window.viewer lets the tests (and you, in the console) look at it.
@@ -13,19 +15,26 @@ const viewer = {
   signedIn: false,
   connected: false,
   connects: 0,           // WebSocket connections opened (each with a fresh token)
+  reconnects: 0,         // reconnections scheduled (after a failed token call or a closed socket)
+  tokenFailures: 0,      // failed chat token calls (any status, or no answer)
   received: 0,           // chat EVENT frames received
   live: false,
   playStarts: 0,         // times the player was started
   duplicates: 0,         // stream events seen before (EventBridge delivers at least once)
   stale: 0,              // stream events older than the state already acted on
   invitesShown: 0,
+  stateAnswers: 0,       // answers of POST /channel/state
+  stateFailures: 0,      // failed /channel/state calls (each retried while the socket is open)
   startsFromState: 0,    // times the player started from /channel/state (opened or reconnected mid-broadcast)
+  stopsFromState: 0,     // times the player stopped from /channel/state (a Stream End sent while disconnected)
   joined: false,
 };
 window.viewer = viewer;
 
 let localIdToken = null;      // make viewer's sign-in: the JWT it signed for ?user= (never shown)
-let lastStreamEventTime = -Infinity;
+// The newest stream state acted on: live or not, and its time (epoch ms; -Infinity before any).
+// Stream events and /channel/state answers are ordered together by it (ViewerCore.apply…).
+let stream = { live: false, time: -Infinity };
 const seenStreamEvents = new Set();
 
 // ---- Identity -------------------------------------------------------------------------------
@@ -51,11 +60,17 @@ async function callAPI(path, body) {
   const headers = { "content-type": "application/json" };
   const jwt = idToken();
   if (jwt) headers.authorization = `Bearer ${jwt}`;
+  // No answer at all (network gone, or a refusal without CORS headers): fetch throws a TypeError,
+  // with no status and no retryAfter.
   const response = await fetch(config.apiBaseUrl + path, { method: "POST", headers, body: JSON.stringify(body || {}) });
-  const answer = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  const parsed = response.status === 204 ? {} : await response.json().catch(() => ({}));
+  const answer = parsed && typeof parsed === "object" ? parsed : {};
   if (!response.ok) {
-    const error = new Error(`${path}: HTTP ${response.status} ${answer.message || ""}`);
+    const error = new Error(`${path}: HTTP ${response.status}${answer.message ? ` ${answer.message}` : ""}`);
     error.status = response.status;
+    // 429 / 503 may say when to come back (seconds). Cross-origin, the browser shows the header only
+    // when the answer lists it in Access-Control-Expose-Headers; otherwise it reads as absent.
+    error.retryAfter = core.parseRetryAfter(response.headers.get("retry-after"));
     throw error;
   }
   return answer;
@@ -70,19 +85,22 @@ function fetchChatToken() {
 
 // ---- Chat connection ------------------------------------------------------------------------
 
-let retryDelay = 500;
+// One cycle: chat token -> WebSocket -> /channel/state. Any failed token call (a 403 included: the
+// deployment may allow guests again, or the sign-in may change) and any closed socket schedule the
+// next cycle after ViewerCore.backoffDelay: full jitter, so a crowd that lost its connections at the
+// same moment does not come back in lockstep waves, and the server's Retry-After when it sent one.
+// The page never gives up; the failure count resets when a socket opens.
+let connectFailures = 0;      // consecutive failed cycles since the last socket that opened
+let reconnectTimer = null;    // the scheduled cycle: at most one at a time
 
 async function connect() {
+  reconnectTimer = null;
   let chat;
   try {
     chat = await fetchChatToken();
   } catch (error) {
-    if (error.status === 403) {
-      // Not allowed (e.g. guests are off in this deployment): asking again will not change that.
-      return showConnection(`no chat token: ${error.message}`);
-    }
-    showConnection(`no chat token (${error.message}); retrying`);
-    return reconnectLater();
+    viewer.tokenFailures += 1;
+    return reconnectLater(`no chat token (${error.message})`, error.retryAfter);
   }
   viewer.userId = chat.userId;
   if (viewer.signedIn || !$("identity").textContent) {
@@ -96,17 +114,24 @@ async function connect() {
   //              tokenExpirationTime: new Date(t.tokenExpirationTime) };
   //   } });
   //   room.addListener("event", (e) => onChatEvent(e.eventName, e.attributes || {}));
-  //   room.addListener("disconnect", () => room.connect());
+  //   room.addListener("connect", () => syncChannelState(…));
+  //   room.addListener("disconnect", () => setTimeout(() => room.connect(), ViewerCore.backoffDelay(…)));
   //   room.connect();
   const endpoint = config.chatEndpoint || `wss://edge.ivschat.${config.region}.amazonaws.com`;
-  const socket = new WebSocket(endpoint, chat.token);   // the token travels as the subprotocol
+  let socket;
+  try {
+    socket = new WebSocket(endpoint, chat.token);   // the token travels as the subprotocol
+  } catch (error) {
+    return reconnectLater(`cannot connect to chat (${error.message})`, null);
+  }
   socket.onopen = () => {
     viewer.connected = true;
     viewer.connects += 1;
-    retryDelay = 500;
+    connectFailures = 0;
     showConnection("connected to chat");
-    // Events sent before this connection never reach it: ask whether the channel is live now.
-    syncChannelState();
+    // Events sent before this connection (or while the last one was down) never reach it: ask for
+    // the channel's state now.
+    syncChannelState(socket);
   };
   socket.onmessage = (message) => {
     let frame;
@@ -117,15 +142,20 @@ async function connect() {
   socket.onclose = () => {
     // Session over, network gone, or the token refused: reconnect with a new token.
     viewer.connected = false;
-    showConnection("chat disconnected; reconnecting");
-    reconnectLater();
+    reconnectLater("chat disconnected", null);
   };
 }
 
-function reconnectLater() {
-  setTimeout(connect, retryDelay);
-  retryDelay = Math.min(retryDelay * 2, 15000);
+function reconnectLater(reason, retryAfter) {
+  if (reconnectTimer !== null) return;
+  connectFailures += 1;
+  const delay = core.backoffDelay(connectFailures - 1, retryAfter ?? null, Math.random());
+  viewer.reconnects += 1;
+  showConnection(`${reason}; reconnecting in ${Math.ceil(delay / 1000)} s`);
+  reconnectTimer = setTimeout(connect, delay);
 }
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function showConnection(text) { $("connection").textContent = text; }
 
@@ -158,32 +188,56 @@ function onStreamEvent(name, attributes) {
     return logEvent(name, `${event.id}: seen before, ignored`, true);
   }
   if (event.id) seenStreamEvents.add(event.id);
-  const time = Date.parse(event.time);
-  if (Number.isFinite(time)) {
-    if (time < lastStreamEventTime) {
-      viewer.stale += 1;
-      return logEvent(name, `${event.id}: older than the current state, ignored`, true);
-    }
-    lastStreamEventTime = time;
+  const result = core.applyStreamEvent(stream, name === "STREAM_STARTED", event.time);
+  if (result.stale) {
+    viewer.stale += 1;
+    return logEvent(name, `${event.id}: older than the current state, ignored`, true);
   }
+  stream = { live: result.live, time: result.time };
   logEvent(name, `${event.detail?.channel_name || ""} at ${event.time}`);
-  if (name === "STREAM_STARTED") startPlayer(); else stopPlayer();
+  if (result.changed) {
+    if (result.live) startPlayer(); else stopPlayer();
+  }
 }
 
-// The page opened (or reconnected) mid-broadcast: POST /channel/state says whether the channel is
-// live, and since when. That start time is ordered against the events acted on, like an event's
-// time. Only "live" is acted on: the answer may be a few seconds old, and a STREAM_ENDED will come.
-async function syncChannelState() {
+// After each socket opens: POST /channel/state says whether the channel is live and the time of the
+// stream event that made it so (stateTime). Both answers are acted on, ordered with the events by that
+// time: "live" starts the player (a page opened mid-broadcast), "offline" stops it (a Stream End sent
+// while this page's socket was down). A failed call is retried with its own backoff (honouring
+// Retry-After) while this socket is open; once it closes, the next connection asks again.
+async function syncChannelState(socket) {
   if (!config.channelArn) return;
-  let state;
-  try { state = await callAPI("/channel/state", { channelArn: config.channelArn }); } catch { return; }
-  const time = Date.parse(state.startTime);
-  if (!state.live || !Number.isFinite(time) || time < lastStreamEventTime) return;
-  lastStreamEventTime = time;
-  if (!viewer.live) {
+  const closed = new Promise((resolve) => socket.addEventListener("close", resolve, { once: true }));
+  let failures = 0;
+  while (socket.readyState === WebSocket.OPEN) {
+    let answer;
+    try {
+      answer = await callAPI("/channel/state", { channelArn: config.channelArn });
+    } catch (error) {
+      viewer.stateFailures += 1;
+      failures += 1;
+      const delay = core.backoffDelay(failures - 1, error.retryAfter ?? null, Math.random());
+      logEvent("channel state", `${error.message}; retrying in ${Math.ceil(delay / 1000)} s`, true);
+      await Promise.race([sleep(delay), closed]);
+      continue;
+    }
+    viewer.stateAnswers += 1;
+    return onChannelState(answer);   // even if the socket closed meanwhile: the answer is ordered by its time
+  }
+}
+
+function onChannelState(answer) {
+  const result = core.applyChannelState(stream, answer);
+  stream = { live: result.live, time: result.time };
+  if (!result.changed) return;
+  if (result.live) {
     viewer.startsFromState += 1;
-    logEvent("channel state", `live since ${state.startTime}`);
+    logEvent("channel state", `live since ${answer.startTime || answer.stateTime}`);
     startPlayer();
+  } else {
+    viewer.stopsFromState += 1;
+    logEvent("channel state", `offline since ${answer.stateTime}`);
+    stopPlayer();
   }
 }
 

@@ -165,7 +165,8 @@ public final class AWSClient {
                 // The time-out was the deadline's: say so.
                 if error.kind == .timeout, clock.now() >= budgetEnd { lastError = transport.description; throw deadlineError() }
             }
-            guard retryable, attempt < configuration.retry.maxAttempts else { throw failure }
+            guard retryable, attempt < configuration.retry.maxAttempts,
+                  configuration.retry.retriesThrottling || failure.serviceError?.isThrottling != true else { throw failure }
             lastError = failure.description
             let delay = configuration.retry.delay(afterAttempt: attempt)
             if clock.now() + delay + configuration.minimumAttemptMilliseconds > budgetEnd { throw deadlineError() }

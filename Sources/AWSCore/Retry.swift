@@ -10,12 +10,17 @@ public struct RetryPolicy: Sendable {
     public var maxDelayMilliseconds: Int64
     /// Picks a delay in `0...bound` (random by default; tests make it deterministic).
     public var jitter: @Sendable (_ bound: Int64) -> Int64
+    /// Whether throttling answers are retried (the SDKs do). Off on request paths: an account-wide
+    /// rate that is spent is not helped by a function that waits on it, holding its concurrency.
+    public var retriesThrottling: Bool
 
     public init(maxAttempts: Int = 3, baseDelayMilliseconds: Int64 = 100, maxDelayMilliseconds: Int64 = 20_000,
+                retriesThrottling: Bool = true,
                 jitter: @escaping @Sendable (_ bound: Int64) -> Int64 = { $0 > 0 ? Int64.random(in: 0...$0) : 0 }) {
         self.maxAttempts = maxAttempts
         self.baseDelayMilliseconds = baseDelayMilliseconds
         self.maxDelayMilliseconds = maxDelayMilliseconds
+        self.retriesThrottling = retriesThrottling
         self.jitter = jitter
     }
 

@@ -19,7 +19,7 @@ public struct LiveStream: Sendable, Equatable {
     }
 }
 
-/// Amazon IVS low-latency streaming (channels): `GetStream`.
+/// Amazon IVS low-latency streaming (channels): `GetStream`, `ListStreams`.
 public final class IVSClient {
     public let client: AWSClient
 
@@ -44,5 +44,18 @@ public final class IVSClient {
         let s = output["stream"]
         return LiveStream(channelArn: s?["channelArn"]?.stringValue ?? channelArn, streamId: s?["streamId"]?.stringValue,
                           state: s?["state"]?.stringValue ?? "LIVE", startTime: s?["startTime"]?.stringValue)
+    }
+
+    /// One page of the account's live streams (`ListStreams`, 5 TPS per account): `nextToken` is nil on the last page.
+    public func listStreams(nextToken: String?, deadline: Int64, traceId: String? = nil) throws(AWSError) -> (streams: [LiveStream], nextToken: String?) {
+        var input: [(key: String, value: JSONValue)] = [("maxResults", .int(100))]
+        if let nextToken { input.append(("nextToken", .string(nextToken))) }
+        let output = try client.call("ListStreams", input: .object(input), deadline: deadline, traceId: traceId)
+        let streams: [LiveStream] = (output["streams"]?.arrayValue ?? []).compactMap { s in
+            guard let channel = s["channelArn"]?.stringValue else { return nil }
+            return LiveStream(channelArn: channel, streamId: s["streamId"]?.stringValue, state: s["state"]?.stringValue ?? "LIVE",
+                              startTime: s["startTime"]?.stringValue)
+        }
+        return (streams, output["nextToken"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 })
     }
 }

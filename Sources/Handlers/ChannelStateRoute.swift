@@ -3,44 +3,38 @@ import AWSServices
 import Essentials
 import JSON
 
-/// IVS channels as the state route uses them: the seam between `MultihostInviteHandler` and the service.
-public protocol ChannelStateService: AnyObject {
-    /// The channel's current stream, nil when it is not broadcasting (`GetStream`).
-    func liveStream(channelArn: String, call: AWSCallContext) throws -> LiveStream?
-}
-
-extension IVSClient: ChannelStateService {
-    public func liveStream(channelArn: String, call: AWSCallContext) throws -> LiveStream? {
-        try getStream(channelArn: channelArn, deadline: call.deadline, traceId: call.traceId)
-    }
-}
-
 /// `POST /channel/state {channelArn}` (no authorizer: whether a channel is live is public): what a
-/// viewer needs when it opens the page mid-broadcast or reconnects after missing events:
-/// `{channelArn, live, startTime?}`. `startTime` orders the answer against STREAM_STARTED /
-/// STREAM_ENDED events the client already acted on. "Live" answers are kept 5 seconds in a warm
-/// process, so a crowd arriving when a broadcast starts costs one `GetStream` per 5 seconds (its quota
-/// is a few per second); "offline" ones are not kept.
+/// viewer needs when it opens the page mid-broadcast or reconnects after missing events. Answered from
+/// the state `streamStarted` keeps from our own stream events (`ChannelStateStore.swift`), never from
+/// IVS's control plane: `{channelArn, live, stateTime?, eventId?, startTime?}`.
+/// - `stateTime` is the time of the stream event that set the state: the page orders the answer
+///   against the events it acted on, "live" and "offline" alike.
+/// - A channel no event was ever recorded for (a new deployment, or one offline for 30 days) answers
+///   `{live: false}` without `stateTime`: the page keeps what it knows. A new deployment learns the
+///   channels already live from the scheduled reconciliation (`ChannelReconciliation.swift`).
+/// - With `CHANNEL_ROOM_MAP`, only its channels are this deployment's: others answer 404.
+/// - Nothing is kept in the warm process: every answer is the stored state (one DynamoDB read).
 extension MultihostInviteHandler {
-    static let channelStateSeconds = 5
-
     func channelState(_ request: HTTPAPIRequest, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"channelArn\": …}")
         guard let channelArn = try body.string("channelArn", maxLength: 128) else {
             throw .badRequest("channelArn is required: the channel whose state to read")
         }
         if let problem = IVSConstraints.channelARNProblem(channelArn) { throw .badRequest("channelArn \(problem)") }
-        let stream: LiveStream?
-        do {
-            // Only "live" is kept: a kept "offline" would hide a stream that just started from a viewer
-            // who connected after its STREAM_STARTED went out.
-            stream = try channelStateCache.value(for: channelArn, keep: { $0 != nil }) {
-                try channels.liveStream(channelArn: channelArn, call: call)
-            }
-        } catch { throw .upstream("GetStream", error, notFound: "no channel \(channelArn)") }
-        let live = stream.flatMap { $0.state == "LIVE" ? $0 : nil }
-        var members: [(key: String, value: JSONValue)] = [("channelArn", .string(channelArn)), ("live", .bool(live != nil))]
-        if let start = live?.startTime { members.append(("startTime", .string(start))) }
+        if !configuration.roomsByChannel.isEmpty, configuration.roomsByChannel[channelArn] == nil {
+            throw .notFound("channel \(channelArn) is not one of this deployment's (CHANNEL_ROOM_MAP)")
+        }
+        guard let channelStates else {
+            throw .notFound("this deployment keeps no channel state (STATE_TABLE is not set)")
+        }
+        let state: ChannelState?
+        do { state = try channelStates.state(channelArn: channelArn, call: call) } catch { throw .upstream("GetItem", error) }
+        var members: [(key: String, value: JSONValue)] = [("channelArn", .string(channelArn)), ("live", .bool(state?.live == true))]
+        if let state {
+            members.append(("stateTime", .string(state.eventTime)))
+            members.append(("eventId", .string(state.eventId)))
+            if state.live, let start = state.startTime { members.append(("startTime", .string(start))) }
+        }
         return HTTPAPIResponse(statusCode: 200, body: .object(members))
     }
 }

@@ -97,10 +97,13 @@ extension MultihostInviteHandler {
         return room
     }
 
-    /// The room's ownership tag, `OWNER_TAG_KEY` (nil: nobody moderates it).
+    /// The room's ownership tag, `OWNER_TAG_KEY` (nil: nobody moderates it), shared across instances (`SharedMetadataCache`).
     private func roomOwner(_ room: String, call: AWSCallContext) throws(APIFailure) -> String? {
         do {
-            let details = try roomCache.value(for: room) { try rooms.roomDetails(arn: room, call: call) }
+            let details = try roomCache.metadata(key: "room#" + room, call: call) {
+                let details = try rooms.roomDetails(arn: room, call: call)
+                return (details.name, details.tags)
+            }
             return details.tags[configuration.ownerTagKey].flatMap { $0.isEmpty ? nil : $0 }
         } catch { throw .upstream("GetRoom", error, notFound: "chat room \(room) does not exist") }
     }

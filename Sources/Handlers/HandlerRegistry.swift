@@ -14,24 +14,34 @@ public enum HandlerRegistry {
         switch name {
         case "streamStarted":
             let configuration = try StreamStateConfiguration.fromEnvironment()
-            let aws = try awsConfiguration()
-            return StreamStateHandler(configuration: configuration, chat: try initStep { () throws(AWSConfigurationError) in
-                try IVSChatClient(configuration: aws)
-            })
+            let aws = try awsConfiguration(retry: eventRetry)
+            return try initStep { () throws(AWSConfigurationError) in
+                let table = try configuration.stateTable.map { t throws(AWSConfigurationError) in (try DynamoDBClient(configuration: aws), t) }
+                return StreamStateHandler(configuration: configuration, chat: try IVSChatClient(configuration: aws),
+                                          channelStates: table.map { DynamoDBChannelStateStore(dynamoDB: $0.0, table: $0.1) },
+                                          streams: table == nil ? nil : try IVSClient(configuration: aws))
+            }
         case "multihostInvite":
             let configuration = try MultihostInviteConfiguration.fromEnvironment()
-            let aws = try awsConfiguration()
+            let aws = try awsConfiguration(retry: requestRetry)
             return try initStep { () throws(AWSConfigurationError) in
                 let chat = try IVSChatClient(configuration: aws)
+                let dynamoDB = try DynamoDBClient(configuration: aws)
                 return MultihostInviteHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws),
-                                              store: DynamoDBInviteStore(dynamoDB: try DynamoDBClient(configuration: aws), table: configuration.table),
-                                              chat: chat, rooms: chat, channels: try IVSClient(configuration: aws))
+                                              store: DynamoDBInviteStore(dynamoDB: dynamoDB, table: configuration.table),
+                                              chat: chat, rooms: chat,
+                                              channelStates: configuration.stateTable.map { DynamoDBChannelStateStore(dynamoDB: dynamoDB, table: $0) },
+                                              metadata: configuration.stateTable.map { DynamoDBSharedMetadataStore(dynamoDB: dynamoDB, table: $0) })
             }
         case "stageUpdated":
             let configuration = try StageUpdateHandler.Configuration.fromEnvironment()
-            let aws = try awsConfiguration()
+            let aws = try awsConfiguration(retry: eventRetry)
             return try initStep { () throws(AWSConfigurationError) in
-                StageUpdateHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws), chat: try IVSChatClient(configuration: aws))
+                let metadata = try configuration.stateTable.map { t throws(AWSConfigurationError) in
+                    DynamoDBSharedMetadataStore(dynamoDB: try DynamoDBClient(configuration: aws), table: t)
+                }
+                return StageUpdateHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws),
+                                          chat: try IVSChatClient(configuration: aws), metadata: metadata)
             }
         default:
             if Environment.get("IVS_CHAT_EVENTS_TEST_HANDLERS") == "1", let handler = DiagnosticHandler(name: name) {
@@ -50,9 +60,20 @@ public enum HandlerRegistry {
         return room
     }
 
-    /// Credentials and region from the environment, as an init error when missing.
-    static func awsConfiguration() throws(InitError) -> AWSClientConfiguration {
-        try initStep { () throws(AWSConfigurationError) in try AWSClientConfiguration.fromEnvironment() }
+    /// Retries of the HTTP API's AWS calls: a throttled call is not retried (the client gets 429 with
+    /// `Retry-After` at once: a spent account-wide rate is not helped by a function that holds on to it,
+    /// and its concurrency, while adding load); a lost connection or a 5xx gets one short retry, then 503.
+    public static let requestRetry = RetryPolicy(maxAttempts: 2, baseDelayMilliseconds: 50, maxDelayMilliseconds: 50, retriesThrottling: false)
+    /// Retries of the EventBridge-driven handlers: keep trying within the invocation's deadline (the
+    /// template's `Timeout`), backing off up to 2 s; then the invocation fails and Lambda's
+    /// asynchronous retries, then the dead-letter queue, take over.
+    public static let eventRetry = RetryPolicy(maxAttempts: 12, baseDelayMilliseconds: 100, maxDelayMilliseconds: 2000)
+
+    /// Credentials, region and TLS trust from the environment, as an init error when missing.
+    static func awsConfiguration(retry: RetryPolicy) throws(InitError) -> AWSClientConfiguration {
+        var aws = try initStep { () throws(AWSConfigurationError) in try AWSClientConfiguration.fromEnvironment() }
+        aws.retry = retry
+        return aws
     }
 
     /// Runs a set-up step, turning AWS configuration problems into init errors.

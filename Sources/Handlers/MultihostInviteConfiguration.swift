@@ -4,6 +4,8 @@ import LambdaRuntime
 
 /// Configuration of `multihostInvite`, read from the environment at start-up:
 /// - `INVITES_TABLE` (required): the DynamoDB table of invites (`inviteeId` + `stageArn`, TTL `expiresAt`);
+/// - `STATE_TABLE`: the table `streamStarted` records channel states in (`/channel/state` reads it) and
+///   where stage and room tags are shared by all instances (key `pk`, TTL `expiresAt`);
 /// - `DEFAULT_STAGE_ARN`: the stage when a request names none;
 /// - `STAGE_OWNER`: the owner of `DEFAULT_STAGE_ARN` when it has no ownership tag (single-broadcaster deployments);
 /// - `OWNER_TAG_KEY` (default `ivs-chat-events:owner`): the tag naming a stage's or a room's owner;
@@ -43,12 +45,13 @@ public struct MultihostInviteConfiguration: Sendable {
     /// The region and account every ARN of a request must name (nil: not checked; see the type's comment).
     public var region: String?
     public var account: String?
+    public var stateTable: String?
 
     public init(table: String, defaultStage: String? = nil, stageOwner: String? = nil, defaultRoom: String? = nil,
                 allowedOrigin: String = "*", identityClaim: String = "sub", inviteDurationMinutes: Int = 60, joinTokenMinutes: Int = 10,
                 stageCacheSeconds: Int = 60, roomsByChannel: [String: String] = [:], chatSessionMinutes: Int = 60,
                 usernameClaim: String = "username", allowGuests: Bool = false, ownerTagKey: String = OwnerTag.defaultKey,
-                guestStages: [String] = [], region: String? = nil, account: String? = nil) {
+                guestStages: [String] = [], region: String? = nil, account: String? = nil, stateTable: String? = nil) {
         self.table = table
         self.defaultStage = defaultStage
         self.stageOwner = stageOwner
@@ -66,6 +69,7 @@ public struct MultihostInviteConfiguration: Sendable {
         self.guestStages = guestStages
         self.region = region
         self.account = account
+        self.stateTable = stateTable
     }
 
     /// Reads and checks the configuration; any problem is an init error naming the variable.
@@ -102,7 +106,8 @@ public struct MultihostInviteConfiguration: Sendable {
             chatSessionMinutes: try integer("CHAT_SESSION_MINUTES", lookup, default: 60, range: 1...180),
             usernameClaim: lookup("USERNAME_CLAIM") ?? "username",
             allowGuests: try flag("ALLOW_GUESTS", lookup), ownerTagKey: try OwnerTag.key(lookup: lookup),
-            guestStages: guestStages, region: lookup("AWS_REGION") ?? lookup("AWS_DEFAULT_REGION"), account: accounts.first)
+            guestStages: guestStages, region: lookup("AWS_REGION") ?? lookup("AWS_DEFAULT_REGION"), account: accounts.first,
+            stateTable: try StreamStateConfiguration.stateTable(lookup: lookup))
     }
 
     /// Claims a user can change, or that an identity provider may give to another user later: as

@@ -36,27 +36,28 @@ public final class MultihostInviteHandler: LambdaHandler {
     private let store: InviteStoring
     private let chat: ChatEventSending
     let rooms: ChatRoomService
-    let roomCache: ExpiringCache<ChatRoomDetails>
-    let channels: ChannelStateService
-    let channelStateCache: ExpiringCache<LiveStream?>
+    let roomCache: SharedMetadataCache
+    let channelStates: ChannelStateStoring?
     private let now: () -> Int64
     /// The account of the invoked function's ARN (from the invocation being served): the scope's account
     /// when no configured ARN names one.
     private var invokedAccount: String?
 
-    /// `now` gives epoch seconds (replaceable in tests).
+    /// `channelStates`: where `streamStarted` keeps channel states (nil: no `STATE_TABLE`, and
+    /// `/channel/state` answers 404); `metadata`: the stage and room tags shared by all instances (nil:
+    /// each process asks the service itself). `now` gives epoch seconds (replaceable in tests).
     public init(configuration: MultihostInviteConfiguration, stages: StageService, store: InviteStoring,
-                chat: ChatEventSending, rooms: ChatRoomService, channels: ChannelStateService,
-                now: @escaping () -> Int64 = Clock.epochSeconds) {
+                chat: ChatEventSending, rooms: ChatRoomService, channelStates: ChannelStateStoring?,
+                metadata: SharedMetadataStoring? = nil, now: @escaping () -> Int64 = Clock.epochSeconds) {
         self.configuration = configuration
         self.stages = stages
-        stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds)
+        stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds, store: metadata, now: now)
         self.store = store
         self.chat = chat
         self.rooms = rooms
-        roomCache = ExpiringCache(seconds: configuration.stageCacheSeconds)
-        self.channels = channels
-        channelStateCache = ExpiringCache(seconds: min(Self.channelStateSeconds, configuration.stageCacheSeconds))
+        roomCache = SharedMetadataCache(store: metadata, localSeconds: configuration.stageCacheSeconds,
+                                        sharedSeconds: configuration.stageCacheSeconds, now: now)
+        self.channelStates = channelStates
         self.now = now
     }
 
@@ -98,7 +99,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     private func withCommonHeaders(_ response: HTTPAPIResponse) -> HTTPAPIResponse {
         var response = response
         response.headers = [("content-type", "application/json"), ("access-control-allow-origin", configuration.allowedOrigin),
-                            ("cache-control", "no-store")] + response.headers
+                            ("access-control-expose-headers", "retry-after"), ("cache-control", "no-store")] + response.headers
         return response
     }
 
@@ -124,7 +125,7 @@ public final class MultihostInviteHandler: LambdaHandler {
                 if request.matchesPath("/chat/guest-token") { return answer(request, caller: guest, try chatToken(request, caller: guest, guest: true, call: call)) }
                 return answer(request, caller: guest, try viewerToken(request, caller: guest, guest: true, call: call))
             } catch {
-                return answer(request, caller: nil, .error(error.status, error.message))
+                return answer(request, caller: nil, error.response)
             }
         }
         guard let caller = request.claims[configuration.identityClaim], !caller.isEmpty else {
@@ -146,7 +147,7 @@ public final class MultihostInviteHandler: LambdaHandler {
             if request.matches("POST", "/chat/token") { return answer(request, caller: caller, try chatToken(request, caller: caller, guest: false, call: call)) }
             return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
         } catch {
-            return answer(request, caller: caller, .error(error.status, error.message))
+            return answer(request, caller: caller, error.response)
         }
     }
 
@@ -409,31 +410,61 @@ struct JSONBody {
 struct APIFailure: Error {
     let status: Int
     let message: String
+    /// Seconds the client should wait before trying again (`Retry-After`), on 429 and 503.
+    var retryAfterSeconds: Int? = nil
 
     static func badRequest(_ message: String) -> APIFailure { APIFailure(status: 400, message: message) }
+
+    /// The error answer: `{"message"}`, with `Retry-After` when set.
+    var response: HTTPAPIResponse {
+        var answer = HTTPAPIResponse.error(status, message)
+        if let retryAfterSeconds { answer.headers.append(("retry-after", String(retryAfterSeconds))) }
+        return answer
+    }
     static func forbidden(_ message: String) -> APIFailure { APIFailure(status: 403, message: message) }
     static func notFound(_ message: String) -> APIFailure { APIFailure(status: 404, message: message) }
 
     /// An AWS call failed: 404 with `notFound` when the service does not know the resource
-    /// (`ResourceNotFoundException`); else 503 when trying again may help (throttling, no answer,
-    /// time-out, a 5xx), else 502. Only the operation's name reaches the caller; the details go to the
-    /// log (with `hiding` scrubbed from them, in case a service echoes a value back).
+    /// (`ResourceNotFoundException`); 429 with a jittered `Retry-After` when AWS throttled it (the
+    /// account-wide rate is spent: the client comes back later, the function does not hold on); 503
+    /// with `Retry-After` when trying again may help (no answer, time-out, a 5xx); else 502. Only the
+    /// operation's name reaches the caller; the details go to the log (with `hiding` scrubbed from
+    /// them, in case a service echoes a value back).
     static func upstream(_ operation: String, _ error: Error, hiding secret: Secret? = nil, message: String? = nil,
                          notFound: String? = nil) -> APIFailure {
         if let notFound, (error as? AWSError)?.serviceError?.type == "ResourceNotFoundException" { return .notFound(notFound) }
         var detail = "\(error)"
         if let secret, !secret.reveal.isEmpty { detail = detail.replacing(secret.reveal, with: "<redacted>") }
-        Log.error("\(operation) failed: \(detail)")
-        let retryable: Bool
-        switch error as? AWSError {
-        case let .service(e)?: retryable = e.isThrottling || e.status >= 500
-        case .transport?, .deadlineExceeded?, .credentials?: retryable = true
-        default: retryable = false
+        if error is MetadataRefreshInProgress {
+            Log.info("\(operation) deferred: \(detail)")
+            return .throttled("busy: \(operation) is being refreshed by another request; try again shortly")
         }
+        let throttled: Bool, retryable: Bool
+        switch error as? AWSError {
+        case let .service(e)?: throttled = e.isThrottling; retryable = throttled || e.status >= 500
+        case .transport?, .deadlineExceeded?, .credentials?: throttled = false; retryable = true
+        default: throttled = false; retryable = false
+        }
+        if throttled {
+            Log.warn("\(operation) throttled: \(detail)")
+            return .throttled(message ?? "too many requests: the account's \(operation) rate is spent; try again after Retry-After")
+        }
+        Log.error("\(operation) failed: \(detail)")
         return APIFailure(status: retryable ? 503 : 502,
                           message: message ?? (retryable ? "a service this function uses is busy or unreachable (\(operation)); try again"
-                                                         : "a service this function uses failed (\(operation))"))
+                                                         : "a service this function uses failed (\(operation))"),
+                          retryAfterSeconds: retryable ? retryAfter() : nil)
     }
+
+    /// 429 with a `Retry-After` drawn from `retryAfterRange`, so throttled clients come back spread out.
+    static func throttled(_ message: String) -> APIFailure {
+        APIFailure(status: 429, message: message, retryAfterSeconds: retryAfter())
+    }
+
+    /// `Retry-After` seconds: uniform in 1...2 (clients add up to a second of their own jitter), short
+    /// enough that a throttled crowd keeps the account's rate in use, spread enough not to come back as one.
+    static let retryAfterRange: ClosedRange<Int> = 1...2
+    static func retryAfter() -> Int { Int.random(in: retryAfterRange) }
 
     /// The body as a JSON object; 400 when it is not one (an empty body is `{}` when `allowEmpty`).
     static func jsonObject(_ bytes: [UInt8], expected: String, allowEmpty: Bool = false) throws(APIFailure) -> JSONBody {

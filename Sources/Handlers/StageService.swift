@@ -128,19 +128,24 @@ public final class ExpiringCache<Value> {
     }
 }
 
-/// `GetStage` answers kept for a while (`ExpiringCache`).
+/// `GetStage` answers kept for a while, in this process and (with a `store`) shared by every instance
+/// (`SharedMetadataCache`): `GetStage` has 5 TPS for the whole account.
 public final class StageCache {
     private let service: StageService
-    private let cache: ExpiringCache<StageDetails>
+    private let cache: SharedMetadataCache
 
     /// `seconds` 0 turns caching off.
-    public init(service: StageService, seconds: Int) {
+    public init(service: StageService, seconds: Int, store: SharedMetadataStoring? = nil, now: @escaping () -> Int64 = Clock.epochSeconds) {
         self.service = service
-        cache = ExpiringCache(seconds: seconds)
+        cache = SharedMetadataCache(store: store, localSeconds: seconds, sharedSeconds: seconds, now: now)
     }
 
-    /// The stage, from the cache while fresh, else from the service (failures are not cached).
+    /// The stage, from a cache while fresh, else from the service (failures are not cached).
     public func stage(arn: String, call: AWSCallContext) throws -> StageDetails {
-        try cache.value(for: arn) { try service.stageDetails(arn: arn, call: call) }
+        let metadata = try cache.metadata(key: "stage#" + arn, call: call) {
+            let stage = try service.stageDetails(arn: arn, call: call)
+            return (stage.name, stage.tags)
+        }
+        return StageDetails(arn: arn, name: metadata.name, tags: metadata.tags)
     }
 }

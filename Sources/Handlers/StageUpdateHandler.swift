@@ -27,14 +27,17 @@ public final class StageUpdateHandler: LambdaHandler {
         public var stageOwner: String?
         public var stageCacheSeconds: Int
         public var ownerTagKey: String
+        /// `STATE_TABLE`: where stage tags are shared with the other functions' instances.
+        public var stateTable: String?
 
         public init(defaultRoom: String? = nil, defaultStage: String? = nil, stageOwner: String? = nil, stageCacheSeconds: Int = 60,
-                    ownerTagKey: String = OwnerTag.defaultKey) {
+                    ownerTagKey: String = OwnerTag.defaultKey, stateTable: String? = nil) {
             self.defaultRoom = defaultRoom
             self.defaultStage = defaultStage
             self.stageOwner = stageOwner
             self.stageCacheSeconds = stageCacheSeconds
             self.ownerTagKey = ownerTagKey
+            self.stateTable = stateTable
         }
 
         public static func fromEnvironment(lookup: (String) -> String? = Environment.nonEmpty) throws(InitError) -> Configuration {
@@ -48,7 +51,8 @@ public final class StageUpdateHandler: LambdaHandler {
                 seconds = n
             }
             return Configuration(defaultRoom: try HandlerRegistry.configuredRoom(lookup: lookup), defaultStage: stage,
-                                 stageOwner: lookup("STAGE_OWNER"), stageCacheSeconds: seconds, ownerTagKey: try OwnerTag.key(lookup: lookup))
+                                 stageOwner: lookup("STAGE_OWNER"), stageCacheSeconds: seconds, ownerTagKey: try OwnerTag.key(lookup: lookup),
+                                 stateTable: try StreamStateConfiguration.stateTable(lookup: lookup))
         }
     }
 
@@ -56,9 +60,10 @@ public final class StageUpdateHandler: LambdaHandler {
     private let stageCache: StageCache
     private let chat: ChatEventSending
 
-    public init(configuration: Configuration, stages: StageService, chat: ChatEventSending) {
+    /// `metadata`: stage tags shared by all instances (nil: this process asks `GetStage` itself).
+    public init(configuration: Configuration, stages: StageService, chat: ChatEventSending, metadata: SharedMetadataStoring? = nil) {
         self.configuration = configuration
-        stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds)
+        stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds, store: metadata)
         self.chat = chat
     }
 

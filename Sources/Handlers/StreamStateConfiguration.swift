@@ -7,19 +7,22 @@ import LambdaRuntime
 /// - `CHAT_ROOM_ARN` (or the original sample's `DEMO_CHAT_ARN`): the default room;
 /// - `CHANNEL_ROOM_MAP`: optional JSON object, IVS channel ARN → chat room ARN;
 /// - `STREAM_EVENT_MAP`: optional JSON object, stream `event_name` → chat event name
-///   (default `{"Stream Start":"STREAM_STARTED","Stream End":"STREAM_ENDED"}`).
+///   (default `{"Stream Start":"STREAM_STARTED","Stream End":"STREAM_ENDED"}`);
+/// - `STATE_TABLE`: optional, the DynamoDB table where channel states are recorded (key `pk`, TTL `expiresAt`).
 public struct StreamStateConfiguration: Sendable {
     public static let defaultEventMap: [(String, String)] = [("Stream Start", "STREAM_STARTED"), ("Stream End", "STREAM_ENDED")]
 
     public var defaultRoom: String?
     public var roomsByChannel: [String: String]
     public var chatEventNames: [String: String]
+    public var stateTable: String?
 
     public init(defaultRoom: String?, roomsByChannel: [String: String] = [:],
-                chatEventNames: [String: String] = Dictionary(uniqueKeysWithValues: defaultEventMap)) {
+                chatEventNames: [String: String] = Dictionary(uniqueKeysWithValues: defaultEventMap), stateTable: String? = nil) {
         self.defaultRoom = defaultRoom
         self.roomsByChannel = roomsByChannel
         self.chatEventNames = chatEventNames
+        self.stateTable = stateTable
     }
 
     /// Reads and checks the configuration; any problem is an init error naming the variable.
@@ -40,7 +43,8 @@ public struct StreamStateConfiguration: Sendable {
                 names[streamEvent] = chatEvent
             }
         }
-        return StreamStateConfiguration(defaultRoom: room, roomsByChannel: rooms, chatEventNames: names)
+        return StreamStateConfiguration(defaultRoom: room, roomsByChannel: rooms, chatEventNames: names,
+                                        stateTable: try stateTable(lookup: lookup))
     }
 
     /// The chat event to send for a stream state `event_name`, if any.
@@ -50,6 +54,13 @@ public struct StreamStateConfiguration: Sendable {
     public func room(forChannel channel: String?) -> String? {
         if let channel, let room = roomsByChannel[channel] { return room }
         return defaultRoom
+    }
+
+    /// `STATE_TABLE`: nil when unset; an init error when it is not a table name.
+    static func stateTable(lookup: (String) -> String?) throws(InitError) -> String? {
+        guard let table = lookup("STATE_TABLE") else { return nil }
+        if let problem = MultihostInviteConfiguration.tableNameProblem(table) { throw .invalidConfiguration("STATE_TABLE \(problem)") }
+        return table
     }
 
     /// `CHANNEL_ROOM_MAP`: IVS channel ARN → chat room ARN (empty when unset); an init error names a bad room.

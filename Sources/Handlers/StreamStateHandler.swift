@@ -24,13 +24,25 @@ extension InvocationContext {
 /// `_HANDLER=streamStarted`: turns EventBridge `IVS Stream State Change` events into IVS Chat
 /// events (`Stream Start` → `STREAM_STARTED`, `Stream End` → `STREAM_ENDED` by default), carrying
 /// the original event as the attribute `event`, so viewers' players start and stop on their own.
+///
+/// With a state table (`STATE_TABLE`) it first records the channel's state (live/offline, by
+/// event time, conditionally: `ChannelStateStore.swift`), which `POST /channel/state` answers from.
+/// An event older than the recorded state (EventBridge delivers late and out of order) changes
+/// nothing and sends nothing; a repeat of the newest is sent again (clients drop it by id), so a
+/// retry after a failed `SendEvent` still reaches the room. An EventBridge `Scheduled Event`
+/// reconciles live channels from `ListStreams` (`ChannelReconciliation.swift`).
 public final class StreamStateHandler: LambdaHandler {
     private let configuration: StreamStateConfiguration
     private let chat: ChatEventSending
+    let channelStates: ChannelStateStoring?
+    let streams: LiveStreamListing?
 
-    public init(configuration: StreamStateConfiguration, chat: ChatEventSending) {
+    public init(configuration: StreamStateConfiguration, chat: ChatEventSending, channelStates: ChannelStateStoring? = nil,
+                streams: LiveStreamListing? = nil) {
         self.configuration = configuration
         self.chat = chat
+        self.channelStates = channelStates
+        self.streams = streams
     }
 
     public func handle(_ payload: [UInt8], context: InvocationContext) throws -> [UInt8] {
@@ -43,6 +55,7 @@ public final class StreamStateHandler: LambdaHandler {
         }
         let source = try field(event, "source")
         let detailType = try field(event, "detail-type")
+        if source == "aws.events", detailType == "Scheduled Event" { return try reconcile(context: context) }
         guard source == "aws.ivs", detailType == "IVS Stream State Change" else {
             return skipped("not an IVS stream state change (source '\(source)', detail-type '\(detailType)')")
         }
@@ -52,10 +65,21 @@ public final class StreamStateHandler: LambdaHandler {
         guard let stateName = detail["event_name"]?.stringValue else {
             throw LambdaError("Event.InvalidShape", "'detail.event_name' must be a string")
         }
+        let channel = event["resources"]?.arrayValue?.first?.stringValue
+        if let channel, IVSConstraints.channelARNProblem(channel) == nil, let channelStates,
+           let state = ChannelState(streamEvent: event, channelArn: channel, eventName: stateName) {
+            let write: ChannelStateWrite
+            do { write = try channelStates.record(state, call: context.awsCall) } catch {
+                throw LambdaError("DynamoDB.PutItemFailed", "recording the state of \(channel) failed: \(error)")
+            }
+            if write == .superseded {
+                return skipped("event \(state.eventId) (\(state.eventTime)) is older than the recorded state of \(channel): late or out of order")
+            }
+        }
+
         guard let chatEventName = configuration.chatEventName(forStreamEvent: stateName) else {
             return skipped("stream event '\(stateName)' is not mapped to a chat event")
         }
-        let channel = event["resources"]?.arrayValue?.first?.stringValue
         guard let room = configuration.room(forChannel: channel) else {
             return skipped("no chat room configured for channel \(channel ?? "(none)")")
         }
@@ -86,7 +110,7 @@ public final class StreamStateHandler: LambdaHandler {
         return text
     }
 
-    private func skipped(_ reason: String) -> [UInt8] {
+    func skipped(_ reason: String) -> [UInt8] {
         Log.info("nothing sent: \(reason)")
         return JSONValue.object([("sent", .bool(false)), ("reason", .string(reason))]).serialized()
     }
@@ -142,5 +166,22 @@ public struct ChatEventAttributes {
             if attempt.size <= budget { return attempt }
         }
         return ChatEventAttributes(values: ["event": "{}", "truncated": "true"], reduced: true)
+    }
+}
+
+extension ChannelState {
+    /// The state a `Stream Start` / `Stream End` event sets; nil for other events, or when the event
+    /// has no `id` or no valid `time` (it cannot be ordered: it is sent, not recorded).
+    init?(streamEvent event: JSONValue, channelArn: String, eventName: String) {
+        let live: Bool
+        switch eventName {
+        case "Stream Start": live = true
+        case "Stream End": live = false
+        default: return nil
+        }
+        guard let id = event["id"]?.stringValue, !id.isEmpty, let time = event["time"]?.stringValue,
+              let epoch = UTCTimestamp.parseISO8601(time) else { return nil }
+        self.init(channelArn: channelArn, live: live, eventId: id, eventTime: time, eventEpochSeconds: epoch,
+                  startTime: live ? time : nil, streamId: event["detail"]?["stream_id"]?.stringValue)
     }
 }

@@ -53,7 +53,16 @@ public final class ChatMessagingStandIn: @unchecked Sendable {
     }
 
     /// The answer to a WebSocket handshake: the upgrade, or 401 as the service refuses a bad token.
+    /// While true, connections are refused as if the network were gone (a train tunnel, a closed
+    /// laptop lid): clients cannot reconnect, and what is sent meanwhile never reaches them.
+    public var outage: Bool {
+        get { lock.withLock { inOutage } }
+        set { lock.withLock { inOutage = newValue } }
+    }
+    private var inOutage = false
+
     func handshake(_ request: ServerRequest) -> ServerReply {
+        if outage { return .json(503, #"{"ErrorCode":503,"ErrorMessage":"unreachable","Type":"ERROR"}"#) }
         let offered = (request.header("sec-websocket-protocol") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let accepted: (token: String, issued: IssuedToken)? = lock.withLock {

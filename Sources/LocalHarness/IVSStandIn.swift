@@ -75,7 +75,7 @@ public final class IVSStandIn: @unchecked Sendable {
     public static let chatOperations = ["SendEvent", "CreateChatToken", "GetRoom"]
     public static let realTimeOperations = ["CreateParticipantToken", "GetStage", "DisconnectParticipant"]
     /// IVS low-latency (channels), signed as `ivs` like real-time.
-    public static let channelOperations = ["GetStream"]
+    public static let channelOperations = ["GetStream", "ListStreams"]
 
     private let lock = NSLock()
     private var server: HTTPServer?
@@ -86,6 +86,11 @@ public final class IVSStandIn: @unchecked Sendable {
     /// The chat messaging endpoint (WebSocket at `url`, `ws://` for `http://`): tokens and connected clients.
     public let messaging = ChatMessagingStandIn()
     private var faults: [String: [Fault]] = [:]
+    /// Quota-faithful mode: per-operation token buckets (`enforceQuotas`); nil: unlimited.
+    private var quotas: [String: TokenBucket]?
+    private var throttled: [String: Int] = [:]
+    /// Accepted calls per operation per whole second of the monotonic clock (for the crowd's rate checks).
+    private var acceptedBySecond: [String: [Int64: Int]] = [:]
     private var counts: [String: Int] = [:]
     private var received: [ReceivedEvent] = []
     private var badSignatures = 0
@@ -143,6 +148,48 @@ public final class IVSStandIn: @unchecked Sendable {
         lock.withLock { self.faults[operation, default: []].append(contentsOf: faults) }
     }
 
+    /// The account-wide API rates of IVS, IVS real-time and IVS Chat (requests per second; not
+    /// adjustable: ../shared/FACTS.md, "Account-wide API quotas").
+    public static let accountRates: [String: Double] = [
+        "GetStream": 5, "ListStreams": 5, "GetStage": 5, "DisconnectParticipant": 5, "GetRoom": 5,
+        "CreateParticipantToken": 50, "SendEvent": 100, "CreateChatToken": 200,
+    ]
+
+    /// Quota-faithful mode: each operation of `accountRates` gets a token bucket refilling at its rate
+    /// times `scale` (so a 2-core machine can run a crowd at a fraction of AWS's size), holding at most
+    /// one second of it (the burst); a call finding it empty is answered 429 `ThrottlingException`,
+    /// as the services answer, and not done.
+    public func enforceQuotas(scale: Double) {
+        let now = MonotonicClock.nanoseconds()
+        lock.withLock {
+            quotas = Self.accountRates.mapValues { TokenBucket(rate: $0 * scale, burst: max(1, $0 * scale), now: now) }
+            throttled = [:]
+            acceptedBySecond = [:]
+        }
+    }
+
+    /// Calls answered 429 by the quota of `operation`.
+    public func throttledCount(for operation: String) -> Int { lock.withLock { throttled[operation, default: 0] } }
+
+    /// The most calls of `operation` accepted within any one whole second (quota mode).
+    public func peakAcceptedPerSecond(for operation: String) -> Int { lock.withLock { acceptedBySecond[operation]?.values.max() ?? 0 } }
+
+    /// Accepted calls of `operation` in quota mode.
+    public func acceptedCount(for operation: String) -> Int { lock.withLock { acceptedBySecond[operation]?.values.reduce(0, +) ?? 0 } }
+
+    private func admit(_ operation: String) -> Bool {
+        let now = MonotonicClock.nanoseconds()
+        return lock.withLock {
+            guard quotas != nil, let bucket = quotas?[operation] else { return true }
+            guard bucket.take(now: now) else {
+                throttled[operation, default: 0] += 1
+                return false
+            }
+            acceptedBySecond[operation, default: [:]][Int64(now / 1_000_000_000), default: 0] += 1
+            return true
+        }
+    }
+
     /// Adds or replaces a stage `GetStage` knows.
     public func setStage(_ arn: String, _ info: StageInfo) { lock.withLock { stages[arn] = info } }
 
@@ -193,6 +240,9 @@ public final class IVSStandIn: @unchecked Sendable {
             counts[operation, default: 0] += 1
             return faults[operation]?.isEmpty == false ? faults[operation]!.removeFirst() : nil
         }
+        if fault == nil, !admit(operation) {
+            return Self.error(429, "ThrottlingException", "Rate exceeded for \(operation)", realTime: !isChat)
+        }
         if let problem = Self.signatureProblem(request, signingName: isChat ? "ivschat" : "ivs") {
             lock.withLock { badSignatures += 1 }
             return Self.error(403, "InvalidSignatureException", problem, realTime: !isChat)
@@ -212,6 +262,7 @@ public final class IVSStandIn: @unchecked Sendable {
         case "CreateChatToken": return createChatToken(input)
         case "GetRoom": return getRoom(input)
         case "GetStream": return getStream(input)
+        case "ListStreams": return listStreams(input)
         case "CreateParticipantToken": return createParticipantToken(input)
         case "DisconnectParticipant": return disconnectParticipant(input)
         default: return getStage(input)
@@ -261,6 +312,19 @@ public final class IVSStandIn: @unchecked Sendable {
             ("health", .string("HEALTHY")), ("startTime", .string(start)), ("viewerCount", .int(0)),
             ("playbackUrl", .string("https://example.us-east-1.playback.live-video.net/api/video/v1/channel.m3u8")),
         ]))]))
+    }
+
+    /// The live channels, 100 at most per page (`nextToken` is the index of the next).
+    private func listStreams(_ input: JSONValue) -> ServerReply {
+        let all = lock.withLock { liveChannels.sorted { $0.key < $1.key } }
+        let from = input["nextToken"]?.stringValue.flatMap { Int($0) } ?? 0
+        let page = all.dropFirst(from).prefix(input["maxResults"]?.intValue ?? 100)
+        var members: [(key: String, value: JSONValue)] = [("streams", .array(page.map { channel, start in
+            .object([("channelArn", .string(channel)), ("streamId", .string("st-" + String(channel.suffix(8)))), ("state", .string("LIVE")),
+                     ("health", .string("HEALTHY")), ("startTime", .string(start)), ("viewerCount", .int(0))])
+        }))]
+        if from + page.count < all.count { members.append(("nextToken", .string(String(from + page.count)))) }
+        return Self.ok(.object(members))
     }
 
     private func getRoom(_ input: JSONValue) -> ServerReply {
@@ -437,5 +501,29 @@ public final class IVSStandIn: @unchecked Sendable {
 
     private static func iso8601(_ date: Date) -> String {
         UTCTimestamp(epochMilliseconds: Int64(date.timeIntervalSince1970 * 1000)).iso8601
+    }
+}
+
+/// A token bucket: `rate` tokens per second, at most `burst` kept. Not thread-safe (the stand-in locks).
+final class TokenBucket {
+    let rate: Double
+    let burst: Double
+    private var tokens: Double
+    private var last: UInt64
+
+    init(rate: Double, burst: Double, now: UInt64) {
+        self.rate = rate
+        self.burst = burst
+        tokens = burst
+        last = now
+    }
+
+    /// Takes one token when there is one.
+    func take(now: UInt64) -> Bool {
+        tokens = min(burst, tokens + Double(now &- last) / 1e9 * rate)
+        last = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
     }
 }

@@ -88,6 +88,20 @@ public final class MotoServer: @unchecked Sendable {
         ]))
     }
 
+    /// Creates the state table (`STATE_TABLE`): partition key `pk` (S), TTL `expiresAt`.
+    public func createStateTable(_ name: String) throws {
+        _ = try call("CreateTable", .object([
+            ("TableName", .string(name)),
+            ("AttributeDefinitions", .array([.object([("AttributeName", .string("pk")), ("AttributeType", .string("S"))])])),
+            ("KeySchema", .array([.object([("AttributeName", .string("pk")), ("KeyType", .string("HASH"))])])),
+            ("BillingMode", .string("PAY_PER_REQUEST")),
+        ]))
+        _ = try call("UpdateTimeToLive", .object([
+            ("TableName", .string(name)),
+            ("TimeToLiveSpecification", .object([("Enabled", .bool(true)), ("AttributeName", .string("expiresAt"))])),
+        ]))
+    }
+
     /// Every item of `table` (one Scan page), in DynamoDB's wire form.
     public func scan(_ table: String) throws -> [JSONValue] {
         try call("Scan", .object([("TableName", .string(table))]))["Items"]?.arrayValue ?? []

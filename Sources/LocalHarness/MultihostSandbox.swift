@@ -2,7 +2,7 @@ import Foundation
 
 /// The local world of `multihostInvite`: the IVS stand-in knowing one stage (owned, through its
 /// `ivs-chat-events:owner` tag, by the broadcaster of `events/invite.json`, with a `chatRoomArn` tag) and a moto
-/// DynamoDB with the invites table. Used by `local-invoke`, the integration tests and benchmarks.
+/// DynamoDB with the invites table and the state table (channel states, shared stage and room tags). Used by `local-invoke`, the integration tests and benchmarks.
 public final class MultihostSandbox: @unchecked Sendable {
     /// The sample stage, room and users (as in `events/`).
     public static let stageArn = "arn:aws:ivs:us-east-1:123456789012:stage/AbCdEfGh1234"
@@ -14,6 +14,8 @@ public final class MultihostSandbox: @unchecked Sendable {
     public let ivs: IVSStandIn
     public let moto: MotoServer
     public let table: String
+    /// `STATE_TABLE`: `<table>-state`.
+    public let stateTable: String
     private let ownsIVS: Bool
     private let ownsMoto: Bool
     private var reportedEvents = 0
@@ -33,12 +35,14 @@ public final class MultihostSandbox: @unchecked Sendable {
         ownsMoto = moto == nil
         do { self.moto = try moto ?? MotoServer() } catch { if ownsIVS { self.ivs.stop() }; throw error }
         self.table = table
+        stateTable = table + "-state"
         try self.moto.createInvitesTable(table)
+        try self.moto.createStateTable(stateTable)
     }
 
-    /// The function's environment: endpoints, test credentials, region and `INVITES_TABLE`.
+    /// The function's environment: endpoints, test credentials, region, `INVITES_TABLE` and `STATE_TABLE`.
     public var environment: [String: String] {
-        ivs.environment.merging(moto.environment) { $1 }.merging(["INVITES_TABLE": table]) { $1 }
+        ivs.environment.merging(moto.environment) { $1 }.merging(["INVITES_TABLE": table, "STATE_TABLE": stateTable]) { $1 }
     }
 
     /// Chat events received since the last call, as `<room> <- <event> {…}` lines.

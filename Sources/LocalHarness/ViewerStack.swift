@@ -31,6 +31,8 @@ public final class ViewerStack: @unchecked Sendable {
             var env = sandbox.environment
             env["CHAT_ROOM_ARN"] = Self.roomArn
             env["AWS_LAMBDA_LOG_LEVEL"] = "INFO"
+            // The sample stage, so an invite without a stageArn (as `make viewer` prints it) is for it.
+            env["DEFAULT_STAGE_ARN"] = MultihostSandbox.stageArn
             streamFunction = try LocalFunction(handler: "streamStarted", environment: env, command: command, echoLogs: echoLogs)
             started.append(streamFunction)
             env["ALLOW_GUESTS"] = "true"
@@ -47,8 +49,7 @@ public final class ViewerStack: @unchecked Sendable {
             gateway = try LocalAPIGateway(
                 port: port, webRoot: webRoot, api: .init(inviteFunction),
                 eventRules: ["IVS Stream State Change": .init(streamFunction), "IVS Stage Update": .init(stageFunction)],
-                publicRoutes: ["/chat/guest-token", "/multihost/guest-viewer-token", "/channel/state"], pageConfig: config,
-                eventObserver: { [ivs, mirror = ChannelStateMirror()] event in mirror.apply(event, to: ivs) })
+                publicRoutes: ["/chat/guest-token", "/multihost/guest-viewer-token", "/channel/state"], pageConfig: config)
         } catch {
             for f in started { f.stop() }
             madeSandbox?.stop()
@@ -66,30 +67,5 @@ public final class ViewerStack: @unchecked Sendable {
         for f in [streamFunction, inviteFunction, stageFunction] { f.stop() }
         sandbox.stop()
         ivs.stop()
-    }
-}
-
-/// What IVS knows when it emits a stream event: the channel is live (or not) from the event's time on.
-/// A late, older event (EventBridge delivers out of order) does not change the state.
-final class ChannelStateMirror: @unchecked Sendable {
-    private let lock = NSLock()
-    private var newest: [String: String] = [:]
-
-    func apply(_ event: JSONValue, to ivs: IVSStandIn) {
-        guard event["detail-type"]?.stringValue == "IVS Stream State Change",
-              let channel = event["resources"]?.arrayValue?.first?.stringValue,
-              let time = event["time"]?.stringValue else { return }
-        let live: Bool
-        switch event["detail"]?["event_name"]?.stringValue {
-        case "Stream Start": live = true
-        case "Stream End": live = false
-        default: return
-        }
-        lock.withLock {
-            // ISO 8601 UTC times of one format order as strings.
-            if let last = newest[channel], time < last { return }
-            newest[channel] = time
-            ivs.setStream(channel, startTime: live ? time : nil)
-        }
     }
 }

@@ -16,7 +16,18 @@ public final class WebSocketClient {
 
     /// Connects to `url` (`ws://127.0.0.1:<port>`) offering `subprotocol`; throws only when the TCP
     /// connection or the HTTP exchange fails (a refusal is a `status` other than 101).
-    public init(url: String, subprotocol offered: String?) throws {
+    /// What `receive()` read: a text message, the end of the connection, or nothing within the read limit.
+    public enum Received: Equatable {
+        case text(String)
+        case closed
+        case timedOut
+    }
+
+    /// The last `recv` failure's errno (to tell a read time-out from a closed connection).
+    private final class ErrnoBox: @unchecked Sendable { var value: Int32 = 0 }
+    private let lastErrno = ErrnoBox()
+
+    public init(url: String, subprotocol offered: String?, readTimeoutMilliseconds: Int = 10_000) throws {
         guard let port = url.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) }) else {
             throw ServerError("not a ws://127.0.0.1:<port> URL: \(url)")
         }
@@ -29,7 +40,7 @@ public final class WebSocketClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { close(fd); throw ServerError("connect to \(url): \(String(cString: strerror(errno)))") }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: readTimeoutMilliseconds / 1000, tv_usec: (readTimeoutMilliseconds % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var request = "GET / HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         request += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
@@ -51,7 +62,12 @@ public final class WebSocketClient {
         subprotocol = head.dropFirst().first { $0.lowercased().hasPrefix("sec-websocket-protocol:") }
             .map { String($0.dropFirst("sec-websocket-protocol:".count)).trimmingCharacters(in: .whitespaces) }
         buffer.removeFirst(headEnd! + 4)
-        frames = WebSocketFrames(buffered: status == 101 ? buffer : [], maxPayload: 1 << 24) { recv(fd, $0, $1, 0) }
+        let box = lastErrno
+        frames = WebSocketFrames(buffered: status == 101 ? buffer : [], maxPayload: 1 << 24) {
+            let n = recv(fd, $0, $1, 0)
+            box.value = n < 0 ? errno : 0
+            return n
+        }
     }
 
     deinit { close(fd) }
@@ -67,6 +83,19 @@ public final class WebSocketClient {
             }
         }
         return nil
+    }
+
+    /// The next text message, `.closed` when the connection ended, `.timedOut` when nothing came
+    /// within the read limit (the connection stays usable: frames are small and arrive whole).
+    public func receive() -> Received {
+        while let (opcode, payload) = frames.next(requireMask: false) {
+            switch opcode {
+            case 0x1: return .text(String(decoding: payload, as: UTF8.self))
+            case 0x8: return .closed
+            default: continue
+            }
+        }
+        return lastErrno.value == EAGAIN || lastErrno.value == EWOULDBLOCK ? .timedOut : .closed
     }
 
     /// Sends a text message (masked, as a client must).

@@ -123,15 +123,41 @@ import Testing
         #expect(error["Type"] == .string("ERROR") && error["RequestId"] == .string("r-1") && error["ErrorCode"] == .int(400))
     }
 
-    @Test func channelStateThroughTheRealBinaryAndGetStream() throws {
+    @Test func channelStateIsWhatStreamStartedRecordedNeverGetStream() throws {
         let f = try Fixture(env: ["CHAT_ROOM_ARN": S.roomArn])
+        let streams = try LocalFunction(handler: "streamStarted", environment: f.sandbox.environment.merging(["CHAT_ROOM_ARN": S.roomArn]) { $1 })
+        defer { streams.stop() }
         let body = #"{"channelArn":"\#(Self.channel)"}"#
-        let offline = try f.call("POST", "/channel/state", body: body, caller: nil)
-        #expect(offline.status == 200 && offline.body["live"] == .bool(false), "\(offline.raw)")
-        f.sandbox.ivs.setStream(Self.channel, startTime: "2026-11-21T10:23:43Z")
+        let unseen = try f.call("POST", "/channel/state", body: body, caller: nil)
+        #expect(unseen.status == 200 && unseen.body == .object([("channelArn", .string(Self.channel)), ("live", .bool(false))]), "\(unseen.raw)")
+
+        func event(_ name: String, _ id: String, _ time: String) throws -> JSONValue {
+            let text = try String(contentsOfFile: BuildProducts.packageRoot + "/events/stream-start.json", encoding: .utf8)
+            var e = try JSONValue.parse(Array(text.utf8))
+            guard case var .object(members) = e else { return e }
+            for i in members.indices {
+                if members[i].key == "id" { members[i].value = .string(id) }
+                if members[i].key == "time" { members[i].value = .string(time) }
+                if members[i].key == "detail", case var .object(d) = members[i].value, let k = d.firstIndex(where: { $0.key == "event_name" }) {
+                    d[k].value = .string(name)
+                    members[i].value = .object(d)
+                }
+            }
+            e = .object(members)
+            return try JSONValue.parse(streams.invoke(e.serialized()).text)
+        }
+        #expect(try event("Stream Start", "start-1", "2026-11-30T10:00:00Z")["sent"] == .bool(true))
         let live = try f.call("POST", "/channel/state", body: body, caller: nil)
-        #expect(live.body == .object([("channelArn", .string(Self.channel)), ("live", .bool(true)), ("startTime", .string("2026-11-21T10:23:43Z"))]))
-        #expect(f.sandbox.ivs.requestCount(for: "GetStream") == 2 && f.sandbox.ivs.rejectedSignatures == 0)
+        #expect(live.body == .object([("channelArn", .string(Self.channel)), ("live", .bool(true)), ("stateTime", .string("2026-11-30T10:00:00Z")),
+                                      ("eventId", .string("start-1")), ("startTime", .string("2026-11-30T10:00:00Z"))]), "\(live.raw)")
+        #expect(try event("Stream End", "end-1", "2026-11-30T11:00:00Z")["sent"] == .bool(true))
+        // The Start again, late: the state stays offline and the room gets nothing.
+        let sent = f.sandbox.ivs.events.count
+        #expect(try event("Stream Start", "start-1", "2026-11-30T10:00:00Z")["sent"] == .bool(false))
+        #expect(f.sandbox.ivs.events.count == sent)
+        let offline = try f.call("POST", "/channel/state", body: body, caller: nil)
+        #expect(offline.body["live"] == .bool(false) && offline.body["stateTime"] == .string("2026-11-30T11:00:00Z"), "\(offline.raw)")
+        #expect(f.sandbox.ivs.requestCount(for: "GetStream") == 0 && f.sandbox.ivs.rejectedSignatures == 0)
     }
 
     static func token(from f: Fixture) throws -> String? {

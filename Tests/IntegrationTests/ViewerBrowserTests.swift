@@ -114,20 +114,54 @@ import Testing
             check(b.wait(until: "!window.viewer.live && \(Self.video).paused"), "\(b.name) stops")
             check(try b.run("return document.getElementById('status').textContent") == .string("offline"), "\(b.name) shows offline again")
         }
+        // A Stream Start older than the End (late, out of order): the function records nothing and sends nothing.
         let late = try MultihostInviteTests.sample("stream-start").replacingOccurrences(of: "01234567-0123-0123-0123-012345678901", with: "late-start-event")
-        try Self.deliver(late, to: stack)
+        check(try Self.deliver(late, to: stack)["sent"] == .bool(false), "the late start is not sent")
+        for b in browsers { check(try b.run("return window.viewer.live") == .bool(false), "\(b.name) stays offline") }
+
+        // The next broadcast starts and plays.
+        try Self.deliver(Self.streamEvent("Stream Start", id: "second-start", time: "2026-11-21T12:00:00Z"), to: stack)
+        for b in browsers { check(b.wait(until: "window.viewer.live && !\(Self.video).paused && window.viewer.playStarts === 2"), "\(b.name) plays again") }
+
+        // Missed end: every socket drops and cannot come back (a tunnel) while the broadcast ends. After
+        // reconnecting, every page shows offline (from /channel/state), and the next broadcast autoplays.
+        stack.ivs.messaging.outage = true
+        stack.ivs.messaging.closeAll()
+        for b in browsers { check(b.wait(until: "!window.viewer.connected"), "\(b.name) lost its socket") }
+        try Self.deliver(Self.streamEvent("Stream End", id: "second-end", time: "2026-11-21T13:00:00Z"), to: stack)
+        for b in browsers { check(try b.run("return window.viewer.live") == .bool(true), "\(b.name) missed the End (still live)") }
+        stack.ivs.messaging.outage = false
         for b in browsers {
-            check(b.wait(until: "window.viewer.stale === 1"), "\(b.name) ignores the late start")
-            check(try b.run("return window.viewer.live") == .bool(false), "\(b.name) stays offline")
+            check(b.wait(until: "window.viewer.connected && !window.viewer.live && \(Self.video).paused && window.viewer.stopsFromState === 1", seconds: 60),
+                  "\(b.name) shows offline after reconnecting")
+            check(try b.run("return document.getElementById('status').textContent") == .string("offline"), "\(b.name) says offline")
         }
+        try Self.deliver(Self.streamEvent("Stream Start", id: "third-start", time: "2026-11-21T14:00:00Z"), to: stack)
+        for b in browsers { check(b.wait(until: "window.viewer.live && !\(Self.video).paused && window.viewer.playStarts === 3"), "\(b.name) autoplays the next broadcast") }
+        check(try Self.late0(browsers), "no page acted on a stale event")
     }
 
-    /// Hands an EventBridge event to the stack, as the rule would; the function must answer.
-    static func deliver(_ event: String, to stack: ViewerStack) throws {
+    /// No page counted a stale event: the function never sent one.
+    static func late0(_ browsers: [Browser]) throws -> Bool {
+        try browsers.allSatisfy { try $0.run("return window.viewer.stale") == .int(0) }
+    }
+
+    /// The sample Stream Start with another `event_name`, `id` and `time`.
+    static func streamEvent(_ name: String, id: String, time: String) throws -> String {
+        try MultihostInviteTests.sample("stream-start")
+            .replacingOccurrences(of: "01234567-0123-0123-0123-012345678901", with: id)
+            .replacingOccurrences(of: "2026-11-21T10:23:43Z", with: time)
+            .replacingOccurrences(of: "\"Stream Start\"", with: "\"\(name)\"")
+    }
+
+    /// Hands an EventBridge event to the stack, as the rule would; the function must answer. Returns its answer.
+    @discardableResult
+    static func deliver(_ event: String, to stack: ViewerStack) throws -> JSONValue {
         let answer = try CurlConnection().perform(HTTPRequest(method: "POST", url: stack.url + "/local/events",
                                                                   headers: [("content-type", "application/json")], body: Array(event.utf8)))
         let outcome = try JSONValue.parse(answer.body)
         #expect(outcome["outcome"] == .string("response"), "\(answer.text)")
+        return outcome["response"] ?? .null
     }
 }
 

@@ -20,7 +20,7 @@ import Testing
     let store = FakeInviteStore()
     let chat = FakeChat()
     let rooms = FakeChatRooms()
-    let channels = FakeChannels()
+    let channels = FakeChannelStates()
     var configuration = MultihostInviteConfiguration(table: "invites")
 
     init() {
@@ -29,7 +29,7 @@ import Testing
     }
 
     func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler {
-        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, channels: channels,
+        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, channelStates: channels,
                                now: { now })
     }
 
@@ -77,7 +77,7 @@ import Testing
             #expect(try handle(path, body: big, caller: caller).status == 413)
             #expect(try handle(path, body: big, base64: true, caller: caller).status == 413)
         }
-        #expect(stages.stageLookups == 0 && stages.issued.isEmpty && channels.lookups == 0 && rooms.issued.isEmpty && store.items.isEmpty)
+        #expect(stages.stageLookups == 0 && stages.issued.isEmpty && channels.reads == 0 && rooms.issued.isEmpty && store.items.isEmpty)
         // At the limit the body is read (and here refused for what it is).
         let padded = #"{"channelArn":"x","pad":""# + String(repeating: " ", count: MultihostInviteHandler.maxBodyBytes - 27) + #""}"#
         #expect(padded.utf8.count == MultihostInviteHandler.maxBodyBytes)

@@ -5,6 +5,12 @@ import JSON
 import LambdaRuntime
 import Testing
 
+/// What a service answers when the account's rate for `operation` is spent.
+func throttling(_ service: String, _ operation: String) -> AWSError {
+    .service(AWSServiceError(service: service, operation: operation, type: "ThrottlingException",
+                             message: "Rate exceeded", status: 429, requestId: nil, attempts: 2))
+}
+
 /// What a service answers for a resource it does not know.
 func notFound(_ service: String, _ operation: String) -> AWSError {
     .service(AWSServiceError(service: service, operation: operation, type: "ResourceNotFoundException",
@@ -75,12 +81,20 @@ final class FakeChatRooms: ChatRoomService {
 }
 
 /// Channel states from memory.
-final class FakeChannels: ChannelStateService {
-    var live: [String: LiveStream] = [:]
-    var lookups = 0
-    func liveStream(channelArn: String, call: AWSCallContext) throws -> LiveStream? {
-        lookups += 1
-        return live[channelArn]
+final class FakeChannelStates: ChannelStateStoring {
+    var states: [String: ChannelState] = [:]
+    var reads = 0
+    var failure: Error?
+    func record(_ state: ChannelState, call: AWSCallContext) throws -> ChannelStateWrite {
+        if let failure { throw failure }
+        guard state.supersedes(states[state.channelArn]) else { return .superseded }
+        states[state.channelArn] = state
+        return .recorded
+    }
+    func state(channelArn: String, call: AWSCallContext) throws -> ChannelState? {
+        reads += 1
+        if let failure { throw failure }
+        return states[channelArn]
     }
 }
 
@@ -118,7 +132,7 @@ final class FakeInviteStore: InviteStoring {
     let store = FakeInviteStore()
     let chat = FakeChat()
     let rooms = FakeChatRooms()
-    let channels = FakeChannels()
+    let channels = FakeChannelStates()
     var configuration = MultihostInviteConfiguration(table: "invites")
 
     init() {
@@ -127,7 +141,7 @@ final class FakeInviteStore: InviteStoring {
     }
 
     func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler {
-        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, channels: channels, now: { now })
+        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, channelStates: channels, now: { now })
     }
 
     func send(_ method: String, _ path: String, body: String? = nil, caller: String? = "host",
@@ -380,7 +394,12 @@ final class FakeInviteStore: InviteStoring {
         stages.failure = AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "GetStage", type: "ThrottlingException",
                                                           message: "internal detail", status: 429, requestId: "r", attempts: 3))
         var result = invite(#"{"userId":"guest","stageArn":"$STAGE"}"#)
-        #expect(result.status == 503)
+        #expect(result.status == 429, "throttled: the client comes back after Retry-After")
+        #expect(result.response.headers.contains { $0.key == "retry-after" })
+        stages.failure = AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "GetStage", type: "InternalServerException",
+                                                          message: "internal detail", status: 500, requestId: "r", attempts: 2))
+        result = invite(#"{"userId":"guest","stageArn":"$STAGE"}"#)
+        #expect(result.status == 503 && result.response.headers.contains { $0.key == "retry-after" })
         #expect(result.body["message"]?.stringValue?.contains("internal detail") == false)
         stages.failure = AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "GetStage", type: "AccessDeniedException",
                                                           message: "internal detail", status: 403, requestId: "r", attempts: 1))
@@ -582,7 +601,7 @@ extension MultihostInviteHandlerTests {
         rooms.failure = AWSError.service(AWSServiceError(service: "ivschat", operation: "CreateChatToken", type: "ThrottlingException",
                                                          message: "slow down", status: 429, requestId: nil, attempts: 3))
         let busy = chatToken()
-        #expect(busy.status == 503 && !busy.text.contains("SECRET"))
+        #expect(busy.status == 429 && !busy.text.contains("SECRET"))
         rooms.failure = nil
         #expect(chatToken(caller: String(repeating: "x", count: 129)).status == 400)
         configuration.allowGuests = true
@@ -621,22 +640,42 @@ extension MultihostInviteHandlerTests {
         }
     }
 
-    @Test func channelStateIsPublicValidatedAndCached() {
-        let live = LiveStream(channelArn: Self.channel, streamId: "st-1", state: "LIVE", startTime: "2026-11-21T10:23:43Z")
-        channels.live[Self.channel] = live
+    @Test func channelStateIsPublicValidatedAndReadFromOurOwnState() {
+        channels.states[Self.channel] = ChannelState(channelArn: Self.channel, live: true, eventId: "e1", eventTime: "2026-11-21T10:23:43Z",
+                                                     eventEpochSeconds: 1_795_256_623, startTime: "2026-11-21T10:23:43Z", streamId: "st-1")
         let handler = handler()
         let on = chatToken(#"{"channelArn":"\#(Self.channel)"}"#, caller: nil, path: "/channel/state", to: handler)
         #expect(on.status == 200)
-        #expect(on.body == .object([("channelArn", .string(Self.channel)), ("live", .bool(true)), ("startTime", .string("2026-11-21T10:23:43Z"))]))
+        #expect(on.body == .object([("channelArn", .string(Self.channel)), ("live", .bool(true)), ("stateTime", .string("2026-11-21T10:23:43Z")),
+                                    ("eventId", .string("e1")), ("startTime", .string("2026-11-21T10:23:43Z"))]))
+        // Nothing is kept in the process: the next answer is the stored state again.
         _ = chatToken(#"{"channelArn":"\#(Self.channel)"}"#, caller: nil, path: "/channel/state", to: handler)
-        #expect(channels.lookups == 1)
+        #expect(channels.reads == 2)
+        channels.states[Self.channel] = ChannelState(channelArn: Self.channel, live: false, eventId: "e2", eventTime: "2026-11-21T11:00:00Z",
+                                                     eventEpochSeconds: 1_795_258_800)
+        #expect(chatToken(#"{"channelArn":"\#(Self.channel)"}"#, caller: nil, path: "/channel/state", to: handler).body
+            == .object([("channelArn", .string(Self.channel)), ("live", .bool(false)), ("stateTime", .string("2026-11-21T11:00:00Z")),
+                        ("eventId", .string("e2"))]))
+        // A channel never seen: offline, with no time to order by.
         let other = "arn:aws:ivs:us-east-1:123456789012:channel/Quiet1"
-        #expect(chatToken(#"{"channelArn":"\#(other)"}"#, caller: nil, path: "/channel/state", to: handler).body["live"] == .bool(false))
-        // "Offline" is not kept: the channel going live shows at once.
-        channels.live[other] = LiveStream(channelArn: other, streamId: "st-2", state: "LIVE", startTime: "2026-11-21T11:00:00Z")
-        #expect(chatToken(#"{"channelArn":"\#(other)"}"#, caller: nil, path: "/channel/state", to: handler).body["live"] == .bool(true))
+        #expect(chatToken(#"{"channelArn":"\#(other)"}"#, caller: nil, path: "/channel/state", to: handler).body
+            == .object([("channelArn", .string(other)), ("live", .bool(false))]))
         #expect(chatToken(#"{"channelArn":"arn:aws:ivs:us-east-1:123456789012:stage/X"}"#, caller: nil, path: "/channel/state", to: handler).status == 400)
         #expect(chatToken("{}", caller: nil, path: "/channel/state", to: handler).status == 400)
         #expect(chatToken("nope", caller: nil, path: "/channel/state", to: handler).status == 400)
+        // With CHANNEL_ROOM_MAP, only its channels are this deployment's.
+        configuration.roomsByChannel = [Self.channel: Self.channelRoom]
+        #expect(chatToken(#"{"channelArn":"\#(other)"}"#, caller: nil, path: "/channel/state", to: self.handler()).status == 404)
+        #expect(chatToken(#"{"channelArn":"\#(Self.channel)"}"#, caller: nil, path: "/channel/state", to: self.handler()).status == 200)
+    }
+
+    @Test func channelStateFailuresAreRetryableAnswers() {
+        channels.failure = throttling("dynamodb", "GetItem")
+        let answer = send("POST", "/channel/state", body: #"{"channelArn":"\#(Self.channel)"}"#, caller: nil)
+        #expect(answer.status == 429)
+        let retryAfter = answer.response.headers.first { $0.key == "retry-after" }.flatMap { Int($0.value) }
+        #expect(retryAfter.map { (1...2).contains($0) } == true)
+        let noTable = MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, channelStates: nil)
+        #expect(chatToken(#"{"channelArn":"\#(Self.channel)"}"#, caller: nil, path: "/channel/state", to: noTable).status == 404)
     }
 }

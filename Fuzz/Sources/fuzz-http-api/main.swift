@@ -107,12 +107,17 @@ final class Rooms: ChatRoomService {
     }
 }
 
-final class Channels: ChannelStateService {
+final class Channels: ChannelStateStoring {
     let calls: Calls
     init(_ calls: Calls) { self.calls = calls }
-    func liveStream(channelArn: String, call: AWSCallContext) throws -> LiveStream? {
-        calls.all.append("GetStream")
-        return LiveStream(channelArn: channelArn, streamId: "st-1", state: "LIVE", startTime: "2026-01-01T00:00:00Z")
+    func record(_ state: ChannelState, call: AWSCallContext) throws -> ChannelStateWrite {
+        calls.all.append("PutItem")
+        return .recorded
+    }
+    func state(channelArn: String, call: AWSCallContext) throws -> ChannelState? {
+        calls.all.append("GetChannelState")
+        return ChannelState(channelArn: channelArn, live: true, eventId: "e-1", eventTime: "2026-01-01T00:00:00Z",
+                            eventEpochSeconds: 1_767_225_600, startTime: "2026-01-01T00:00:00Z")
     }
 }
 
@@ -194,7 +199,7 @@ func checkHandler(_ payload: [UInt8], event: JSONValue?, request: HTTPAPIRequest
     let handler = MultihostInviteHandler(
         configuration: MultihostInviteConfiguration(table: "invites", defaultStage: stageArn, stageOwner: owner, defaultRoom: room,
                                                     allowGuests: true),
-        stages: Stages(calls), store: Store(calls), chat: Chat(calls), rooms: Rooms(calls), channels: Channels(calls), now: { now })
+        stages: Stages(calls), store: Store(calls), chat: Chat(calls), rooms: Rooms(calls), channelStates: Channels(calls), now: { now })
     let answer: [UInt8]
     let oversized = payload.count > MultihostInviteHandler.maxEventBytes
         || event.map { HTTPAPIRequest.bodySize(of: $0) > MultihostInviteHandler.maxBodyBytes } == true
@@ -225,7 +230,7 @@ func checkHandler(_ payload: [UInt8], event: JSONValue?, request: HTTPAPIRequest
     }
     // The public channel state: a read of the channel's stream, nothing else, whoever asks.
     if request.matchesPath("/channel/state") {
-        check(calls.all.allSatisfy { $0 == "GetStream" }, "the channel state route called \(calls.all)")
+        check(calls.all.allSatisfy { $0 == "GetChannelState" }, "the channel state route called \(calls.all)")
         return
     }
     // Guest routes (no authorizer on AWS): whatever the request carries, every token is for a fresh
