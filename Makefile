@@ -7,9 +7,9 @@ BIN := .build/debug
 
 # System packages the build needs (Debian/Ubuntu names); the tests need a few more: patchelf and
 # dpkg-dev and zlib1g-dev (packaging, minimal libcurl), bubblewrap (empty-root run), python3-venv (tool
-# virtualenvs), chromium and chromium-driver (the viewer page's browser test).
+# virtualenvs), chromium and chromium-driver (the viewer page's browser test), curl (make viewer's printed commands, tested).
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config
-TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv zlib1g-dev chromium chromium-driver
+TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv zlib1g-dev chromium chromium-driver curl
 # Python tools of the tests (botocore cross-check, moto_server for DynamoDB, cfn-lint), taken from
 # the machine when it has them, else installed into this virtualenv.
 TEST_VENV := .venv-test
@@ -33,7 +33,7 @@ deps:
 
 ## test-deps: what the tests use besides the build: packaging tools and Python tools.
 test-deps: deps
-	@for tool in patchelf bwrap dpkg-source chromium chromedriver; do command -v $$tool >/dev/null || { $(call apt_install,$(TEST_APT_PACKAGES)); break; }; done
+	@for tool in patchelf bwrap dpkg-source chromium chromedriver curl; do command -v $$tool >/dev/null || { $(call apt_install,$(TEST_APT_PACKAGES)); break; }; done
 	@if ! python3 -c 'import botocore, moto, flask' 2>/dev/null || ! command -v cfn-lint >/dev/null; then \
 		[ -x $(TEST_VENV)/bin/cfn-lint ] || { echo "Installing moto, boto3, cfn-lint into $(TEST_VENV)…"; \
 			python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q 'moto[server]' boto3 cfn-lint; }; \

@@ -46,7 +46,7 @@ let package = Package(
                     dependencies: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime",
                                    "AWSCore", "AWSServices", "Handlers"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["LocalHarness", "JSON", "Essentials", "HTTPTransport", "AWSCore", "AWSServices",
+                    dependencies: ["LocalHarness", "JSON", "Essentials", "HTTPTransport", "AWSCore", "AWSServices", "Handlers",
                                    "bootstrap", "local-invoke", "local-viewer"]),
     ]
 )

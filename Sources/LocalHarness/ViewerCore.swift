@@ -52,7 +52,7 @@ public enum ViewerCore {
     }
 
     /// ISO 8601 to epoch milliseconds (the inputs the page's `Date.parse` sees from us: whole seconds, UTC).
-    static func parseTime(_ text: String?) -> Double? {
+    public static func parseTime(_ text: String?) -> Double? {
         text.flatMap(UTCTimestamp.parseISO8601).map { Double($0) * 1000 }
     }
 

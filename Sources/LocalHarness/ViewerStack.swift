@@ -61,6 +61,19 @@ public final class ViewerStack: @unchecked Sendable {
     /// The page's address.
     public var url: String { gateway.url }
 
+    /// The commands `make viewer` prints, in order, to send events into the page (each as EventBridge
+    /// or API Gateway would hand it to the real `bootstrap`): `(what, shell command)`. `curl --fail`,
+    /// so a command that does not work says so. Tested as printed (`ViewerCommandTests`).
+    public func sampleCommands(root: String = BuildProducts.packageRoot) -> [(what: String, command: String)] {
+        let host = gateway.signIn(userId: MultihostSandbox.broadcaster, username: "host")
+        let post = "curl -sS --fail-with-body -H 'Content-Type: application/json'"
+        return [
+            ("Stream Start", "\(post) --data @\(root)/events/stream-start.json \(url)/local/events"),
+            ("Stream End", "\(post) --data @\(root)/events/stream-end.json \(url)/local/events"),
+            ("Invite", "\(post) -H 'Authorization: Bearer \(host)' --data '{\"userId\":\"\(MultihostSandbox.guest)\"}' \(url)/multihost/invite"),
+        ]
+    }
+
     /// Stops the page's server, the functions and the stand-ins.
     public func stop() {
         gateway.stop()

@@ -29,9 +29,8 @@ do {
     FileHandle.standardError.write(Data("local-viewer: could not start: \(error)\n".utf8))
     exit(2)
 }
-let root = BuildProducts.packageRoot
-let host = stack.gateway.signIn(userId: MultihostSandbox.broadcaster, username: "host")
 let url = stack.url
+let commands = stack.sampleCommands().map { "  \($0.what):\(String(repeating: " ", count: max(1, 14 - $0.what.count)))\($0.command)" }
 say("""
 
 Viewer page:   \(url)/?user=\(MultihostSandbox.guest)   (signed in as the sample invitee)
@@ -39,10 +38,7 @@ Viewer page:   \(url)/?user=\(MultihostSandbox.guest)   (signed in as the sample
                \(url)/                                  (guest: receive-only chat token)
 
 Send events into it (each goes through the real bootstrap, as EventBridge or API Gateway would):
-  Stream Start:  curl -s -H 'content-type: application/json' --data @\(root)/events/stream-start.json \(url)/local/events
-  Stream End:    curl -s -H 'content-type: application/json' --data @\(root)/events/stream-end.json \(url)/local/events
-  Invite:        curl -s -H 'Authorization: Bearer \(host)' \\
-                      --data '{"userId":"\(MultihostSandbox.guest)"}' \(url)/multihost/invite
+\(commands.joined(separator: "\n"))
 
 Ctrl-C stops everything.
 

@@ -169,3 +169,104 @@ extension JSONValue {
     /// A number's text, as parsed.
     var numberText: String? { if case let .number(text) = self { text } else { nil } }
 }
+
+/// The crowd simulation's copy of the page's decisions (`ViewerCore`) against the page's own
+/// (web/viewer-core.js, in the browser), on one table of inputs.
+@Suite(.serialized) struct ViewerCoreParityTests {
+    static let times: [String?] = [nil, "2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z", "yesterday"]
+    static let currents: [(live: Bool, time: String?)] = [(false, nil), (true, "2026-11-21T10:00:00Z"), (false, "2026-11-21T11:00:00Z")]
+
+    /// Every decision, as one line each, computed by Swift.
+    static func swiftLines() -> [String] {
+        var lines: [String] = []
+        for attempt in [0, 1, 2, 5, 25] {
+            for retryAfter in [nil, 0, 1, 2, 61] as [Double?] {
+                for (random, label) in [(0.0, "0"), (0.5, "0.5"), (0.999, "0.999")] {
+                    lines.append("backoff \(attempt) \(retryAfter.map { String(Int($0)) } ?? "null") \(label) = "
+                        + "\(ViewerCore.backoffDelay(attempt: attempt, retryAfterSeconds: retryAfter, random: random))")
+                }
+            }
+        }
+        for header in ["1", " 2 ", "007", "", "1.5", "-1", "Wed, 21 Oct 2015 07:28:00 GMT", "12a"] {
+            lines.append("retryAfter [\(header)] = \(ViewerCore.parseRetryAfter(header).map { String(Int($0)) } ?? "null")")
+        }
+        for current in currents {
+            let state = ViewerCore.State(live: current.live, time: current.time.flatMap { ViewerCore.parseTime($0) } ?? -.infinity)
+            for live in [true, false] {
+                for time in times {
+                    let a = ViewerCore.applyChannelState(state, live: live, stateTime: time)
+                    let e = ViewerCore.applyStreamEvent(state, live: live, eventTime: time)
+                    lines.append("state \(current.live) \(current.time ?? "-") \(live) \(time ?? "-") = \(a.state.live) \(show(a.state.time)) \(a.changed)")
+                    lines.append("event \(current.live) \(current.time ?? "-") \(live) \(time ?? "-") = \(e.state.live) \(show(e.state.time)) \(e.changed) \(e.stale)")
+                }
+            }
+        }
+        return lines
+    }
+
+    static func show(_ t: Double) -> String { t.isFinite ? String(Int64(t)) : "-inf" }
+
+    /// The same lines, computed by the page's ViewerCore.
+    static let script = """
+        const C = window.ViewerCore, out = [];
+        const show = (t) => Number.isFinite(t) ? String(t) : "-inf";
+        const num = (x) => x === null ? "null" : String(x);
+        for (const attempt of [0, 1, 2, 5, 25]) for (const ra of [null, 0, 1, 2, 61]) for (const r of [0, 0.5, 0.999])
+          out.push(`backoff ${attempt} ${num(ra)} ${r} = ${C.backoffDelay(attempt, ra, r)}`);
+        for (const h of ["1", " 2 ", "007", "", "1.5", "-1", "Wed, 21 Oct 2015 07:28:00 GMT", "12a"])
+          out.push(`retryAfter [${h}] = ${num(C.parseRetryAfter(h))}`);
+        const times = [null, "2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z", "yesterday"];
+        for (const [live0, time0] of [[false, null], [true, "2026-11-21T10:00:00Z"], [false, "2026-11-21T11:00:00Z"]]) {
+          const current = { live: live0, time: time0 === null ? -Infinity : Date.parse(time0) };
+          for (const live of [true, false]) for (const time of times) {
+            const a = C.applyChannelState(current, { live, stateTime: time === null ? undefined : time });
+            const e = C.applyStreamEvent(current, live, time === null ? undefined : time);
+            out.push(`state ${live0} ${time0 ?? "-"} ${live} ${time ?? "-"} = ${a.live} ${show(a.time)} ${a.changed}`);
+            out.push(`event ${live0} ${time0 ?? "-"} ${live} ${time ?? "-"} = ${e.live} ${show(e.time)} ${e.changed} ${e.stale}`);
+          }
+        }
+        return out.join("\\n");
+        """
+
+    @Test(.enabled(if: Browser.available, "needs chromium and chromium-driver (make test installs them)"))
+    func swiftCopyDecidesAsThePage() throws {
+        let stack = try ViewerStack(moto: MotoServer.shared())
+        defer { stack.stop() }
+        let browser = try Browser(driver: try Browser.Driver(), name: "core")
+        try browser.open(stack.url + "/")
+        #expect(browser.wait(until: "window.ViewerCore"))
+        let page = (try browser.run(Self.script).stringValue ?? "").split(separator: "\n").map(String.init)
+        let swift = Self.swiftLines()
+        #expect(page.count == swift.count && page.count > 100)
+        for (p, s) in zip(page, swift) where p != s { Issue.record("page: \(p)\nswift: \(s)") }
+    }
+}
+
+/// `make viewer` prints commands that send events into the page: each works as printed.
+@Suite(.serialized) struct ViewerCommandTests {
+    @Test func everyPrintedCommandSucceeds() throws {
+        let stack = try ViewerStack(moto: MotoServer.shared())
+        defer { stack.stop() }
+        let commands = stack.sampleCommands()
+        #expect(commands.map(\.what) == ["Stream Start", "Stream End", "Invite"])
+        for (what, command) in commands {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(what): \(command) → \(text)")
+            if what == "Invite" {
+                #expect(text.contains("\"userId\""), "\(what): \(text)")
+            } else {
+                let answer = try JSONValue.parse(Array(text.utf8))
+                #expect(answer["outcome"] == .string("response") && answer["response"]?["sent"] == .bool(true), "\(what): \(text)")
+            }
+        }
+        #expect(stack.ivs.events(inRoom: ViewerStack.roomArn).map(\.eventName) == ["STREAM_STARTED", "STREAM_ENDED", "StreamCat:MultihostInvite"])
+    }
+}
