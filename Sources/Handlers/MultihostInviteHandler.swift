@@ -103,11 +103,12 @@ public final class MultihostInviteHandler: LambdaHandler {
         return response
     }
 
+    /// Dispatches by the route table (`APIRoutes.swift`): the route whose path the request's ends
+    /// with (behind any stage or base-path prefix), then its method; then who the caller is, as the
+    /// route's authorization says.
     private func route(_ request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
-        let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join", "/multihost/disconnect", "/multihost/cancel",
-                      "/multihost/host-token", "/multihost/viewer-token", "/multihost/guest-viewer-token", "/chat/token", "/chat/guest-token",
-                      "/channel/state"]
-        guard routes.contains(where: request.matchesPath) else {
+        let atPath = Self.routes.filter { request.matchesPath($0.path) }
+        guard !atPath.isEmpty else {
             return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
         }
         if request.method == "OPTIONS" {
@@ -115,37 +116,31 @@ public final class MultihostInviteHandler: LambdaHandler {
                                                               ("access-control-allow-headers", "authorization, content-type"),
                                                               ("access-control-max-age", "600")], body: nil)
         }
-        // Routes without the authorizer: the caller is nobody, whatever the request carries.
-        if ["/channel/state", "/chat/guest-token", "/multihost/guest-viewer-token"].contains(where: request.matchesPath) {
-            do throws(APIFailure) {
-                guard request.method == "POST" else { throw .notFound("no route for \(request.method) \(request.path)") }
-                if request.matchesPath("/channel/state") { return answer(request, caller: nil, try channelState(request, call: call)) }
-                guard configuration.allowGuests else { throw .forbidden("guests are not allowed here: sign in (ALLOW_GUESTS is off)") }
-                let guest = "guest-" + SecureRandom.hex(byteCount: 8)
-                if request.matchesPath("/chat/guest-token") { return answer(request, caller: guest, try chatToken(request, caller: guest, guest: true, call: call)) }
-                return answer(request, caller: guest, try viewerToken(request, caller: guest, guest: true, call: call))
-            } catch {
-                return answer(request, caller: nil, error.response)
+        guard let route = atPath.first(where: { $0.method == request.method }) else {
+            return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
+        }
+        let caller: String?
+        switch route.authorization {
+        case .none:
+            // No authorizer: the caller is nobody, whatever the request carries.
+            caller = nil
+        case .guest:
+            guard configuration.allowGuests else {
+                return answer(request, caller: nil, .error(403, "guests are not allowed here: sign in (ALLOW_GUESTS is off)"))
             }
-        }
-        guard let caller = request.claims[configuration.identityClaim], !caller.isEmpty else {
-            return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
-        }
-        // An address the user typed but never proved is not an identity (anyone could claim the owner's).
-        if configuration.identityClaim == "email", request.claims["email_verified"]?.lowercased() != "true" {
-            return answer(request, caller: nil, .error(403, "your email address is not verified: IDENTITY_CLAIM=email needs email_verified=true"))
+            caller = "guest-" + SecureRandom.hex(byteCount: 8)
+        case .jwt:
+            guard let claim = request.claims[configuration.identityClaim], !claim.isEmpty else {
+                return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
+            }
+            // An address the user typed but never proved is not an identity (anyone could claim the owner's).
+            if configuration.identityClaim == "email", request.claims["email_verified"]?.lowercased() != "true" {
+                return answer(request, caller: nil, .error(403, "your email address is not verified: IDENTITY_CLAIM=email needs email_verified=true"))
+            }
+            caller = claim
         }
         do throws(APIFailure) {
-            if request.matches("POST", "/multihost/invite") { return answer(request, caller: caller, try invite(request, caller: caller, call: call)) }
-            if request.matches("GET", "/multihost/invites") { return answer(request, caller: caller, try pendingInvites(caller: caller, call: call)) }
-            if request.matches("POST", "/multihost/join") { return answer(request, caller: caller, try join(request, caller: caller, call: call)) }
-            if request.matches("POST", "/multihost/disconnect") || request.matches("POST", "/multihost/cancel") {
-                return answer(request, caller: caller, try revoke(request, caller: caller, call: call))
-            }
-            if request.matches("POST", "/multihost/host-token") { return answer(request, caller: caller, try hostToken(request, caller: caller, call: call)) }
-            if request.matches("POST", "/multihost/viewer-token") { return answer(request, caller: caller, try viewerToken(request, caller: caller, call: call)) }
-            if request.matches("POST", "/chat/token") { return answer(request, caller: caller, try chatToken(request, caller: caller, guest: false, call: call)) }
-            return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
+            return answer(request, caller: caller, try route.handle(self, request, caller ?? "", call))
         } catch {
             return answer(request, caller: caller, error.response)
         }
@@ -160,7 +155,7 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     // MARK: - Routes
 
-    private func invite(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func invite(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"userId\": …}")
         guard let invitee = try body.string("userId", maxLength: 128) else {
             throw .badRequest("userId is required: the user id of the chat user to invite")
@@ -204,7 +199,7 @@ public final class MultihostInviteHandler: LambdaHandler {
         ]))
     }
 
-    private func pendingInvites(caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func pendingInvites(caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let invites: [Invite]
         do { invites = try store.invites(inviteeId: caller, call: call) } catch { throw .upstream("Query", error) }
         let current = now()
@@ -223,7 +218,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     /// The invitee's participant token, made now (nothing keeps it): valid `JOIN_TOKEN_MINUTES`, never
     /// past the invite's own expiry by more than a minute. Its participant id is recorded on the invite,
     /// so the host can revoke it. Joining again (another device, a reload) makes another token.
-    private func join(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func join(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stageArn = try stageArn(body)
         let found: Invite?
@@ -266,7 +261,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     /// (`ResourceNotFoundException`, e.g. a token made at join but not used yet) may still hold a valid
     /// token: then the invite stays, marked revoked (no new join), and the answer is 409 with the time
     /// that token expires; kicking again retries, and once every such token has expired it is 204.
-    private func revoke(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func revoke(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"userId\": …}")
         guard let invitee = try body.string("userId", maxLength: 128) else {
             throw .badRequest("userId is required: the user id of the invited participant")
@@ -305,7 +300,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     /// The owner's own PUBLISH+SUBSCRIBE token for their stage (StreamCat mints it when the host opens its studio).
-    private func hostToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func hostToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stage = try ownedStage(try stageArn(body), caller: caller, doing: "host it", call: call)
         let username = try body.string("username", maxLength: 128)
@@ -323,7 +318,7 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     /// A watch-only (SUBSCRIBE) token for a real-time viewer of a broadcaster's stage.
     /// Guests (`guest` true) only for the stages this deployment names: `DEFAULT_STAGE_ARN` and `GUEST_STAGE_ARNS`.
-    private func viewerToken(_ request: HTTPAPIRequest, caller: String, guest: Bool = false, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func viewerToken(_ request: HTTPAPIRequest, caller: String, guest: Bool = false, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let arn = try stageArn(body)
         if guest, !(configuration.guestStages + [configuration.defaultStage].compactMap { $0 }).contains(where: { sameIdentity($0, arn) }) {

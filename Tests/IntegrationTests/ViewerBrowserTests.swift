@@ -235,6 +235,9 @@ extension JSONValue {
         let browser = try Browser(driver: try Browser.Driver(), name: "core")
         try browser.open(stack.url + "/")
         #expect(browser.wait(until: "window.ViewerCore"))
+        // The page's Content-Security-Policy is in force: an injected inline script does not run.
+        let injected = try browser.run("const s = document.createElement('script'); s.textContent = 'window.injected = 1'; document.head.appendChild(s); return window.injected === 1")
+        #expect(injected == .bool(false))
         let page = (try browser.run(Self.script).stringValue ?? "").split(separator: "\n").map(String.init)
         let swift = Self.swiftLines()
         #expect(page.count == swift.count && page.count > 100)

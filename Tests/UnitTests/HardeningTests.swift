@@ -182,6 +182,8 @@ import Testing
         #expect(send("POST", "/multihost/host-token", body: body, claims: ["email": "host@example.com", "email_verified": "false"]).status == 403)
         #expect(stages.issued.isEmpty)
         #expect(send("POST", "/multihost/host-token", body: body, claims: ["email": "host@example.com", "email_verified": "true"]).status == 200)
+        // Routes without the authorizer have no caller to verify.
+        #expect(send("POST", "/channel/state", body: "{}", claims: [:]).status == 400)
         // Another claim needs no such proof.
         configuration.identityClaim = "sub"
         stages.stages[Self.stage]?.tags[OwnerTag.defaultKey] = "host"
