@@ -43,7 +43,7 @@ extension MultihostInviteHandler {
         APIRoute("POST", "/multihost/host-token", .jwt, "hostToken") { h, r, caller, call throws(APIFailure) in try h.hostToken(r, caller: caller, call: call) },
         APIRoute("POST", "/multihost/viewer-token", .jwt, "viewerToken") { h, r, caller, call throws(APIFailure) in try h.viewerToken(r, caller: caller, call: call) },
         APIRoute("POST", "/multihost/guest-viewer-token", .guest, "guestViewerToken") { h, r, caller, call throws(APIFailure) in
-            try h.viewerToken(r, caller: caller, call: call)
+            try h.viewerToken(r, caller: caller, guest: true, call: call)
         },
         APIRoute("POST", "/chat/token", .jwt, "chatToken") { h, r, caller, call throws(APIFailure) in try h.chatToken(r, caller: caller, guest: false, call: call) },
         APIRoute("POST", "/chat/guest-token", .guest, "guestChatToken") { h, r, caller, call throws(APIFailure) in

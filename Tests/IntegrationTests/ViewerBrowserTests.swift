@@ -157,7 +157,8 @@ import Testing
     /// Hands an EventBridge event to the stack, as the rule would; the function must answer. Returns its answer.
     @discardableResult
     static func deliver(_ event: String, to stack: ViewerStack) throws -> JSONValue {
-        let answer = try CurlConnection().perform(HTTPRequest(method: "POST", url: stack.url + "/local/events", body: Array(event.utf8)))
+        let answer = try CurlConnection().perform(HTTPRequest(method: "POST", url: stack.url + "/local/events",
+                                                                  headers: [("content-type", "application/json")], body: Array(event.utf8)))
         let outcome = try JSONValue.parse(answer.body)
         #expect(outcome["outcome"] == .string("response"), "\(answer.text)")
         return outcome["response"] ?? .null
