@@ -13,6 +13,10 @@ TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv zlib1g-dev chromi
 # Python tools of the tests (botocore cross-check, moto_server for DynamoDB, cfn-lint), taken from
 # the machine when it has them, else installed into this virtualenv.
 TEST_VENV := .venv-test
+# The API contract test (openapi.yaml against the local API) runs schemathesis' `st`, from a virtualenv
+# of its own (not on PATH: its python3 must not shadow the one with moto).
+SCHEMATHESIS_VERSION := 4.32.5
+ST_VENV := .venv-schemathesis
 .DEFAULT_GOAL := build
 
 .PHONY: deps test-deps build test invoke demo viewer bench crowd clean fuzz
@@ -38,6 +42,8 @@ test-deps: deps
 		[ -x $(TEST_VENV)/bin/cfn-lint ] || { echo "Installing moto, boto3, cfn-lint into $(TEST_VENV)…"; \
 			python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q 'moto[server]' boto3 cfn-lint; }; \
 	fi
+	@[ -x $(ST_VENV)/bin/st ] || { echo "Installing schemathesis into $(ST_VENV)…"; \
+		python3 -m venv $(ST_VENV) && $(ST_VENV)/bin/pip install -q 'schemathesis==$(SCHEMATHESIS_VERSION)'; }
 
 ## build: debug build of every product.
 build: deps
@@ -45,7 +51,7 @@ build: deps
 
 ## test: every test (unit, and integration through the real bootstrap binary).
 test: test-deps
-	PATH="$(CURDIR)/$(TEST_VENV)/bin:$$PATH" $(SWIFT) test
+	PATH="$(CURDIR)/$(TEST_VENV)/bin:$$PATH" SCHEMATHESIS_BIN="$(CURDIR)/$(ST_VENV)/bin/st" $(SWIFT) test
 
 ## invoke: run a handler locally on a sample event (no Docker, no AWS account).
 ##   make invoke HANDLER=streamStarted EVENT=events/stream-start.json

@@ -36,6 +36,7 @@ public final class ViewerStack: @unchecked Sendable {
             streamFunction = try LocalFunction(handler: "streamStarted", environment: env, command: command, echoLogs: echoLogs)
             started.append(streamFunction)
             env["ALLOW_GUESTS"] = "true"
+            env["GUEST_STAGE_ARNS"] = MultihostSandbox.stageArn  // the page's stage: guests may watch it
             inviteFunction = try LocalFunction(handler: "multihostInvite", environment: env, command: command, echoLogs: echoLogs)
             started.append(inviteFunction)
             stageFunction = try LocalFunction(handler: "stageUpdated", environment: env, command: command, echoLogs: echoLogs)
