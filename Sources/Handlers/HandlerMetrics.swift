@@ -2,7 +2,7 @@ import Essentials
 
 /// The `TokenKind` values of `TokensIssued`: a fixed set, never an id.
 enum TokenKind {
-    /// An invitee's PUBLISH+SUBSCRIBE participant token (`POST /multihost/invite`).
+    /// An invitee's PUBLISH+SUBSCRIBE participant token, made when they join (`POST /multihost/join`).
     static let inviteParticipant = "InviteParticipant"
     /// The stage owner's own PUBLISH+SUBSCRIBE token (`POST /multihost/host-token`).
     static let hostParticipant = "HostParticipant"

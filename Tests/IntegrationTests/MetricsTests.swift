@@ -132,7 +132,7 @@ import Testing
         let sandbox = try MultihostSandbox(moto: MotoServer.shared(), table: "metrics-\(UUID().uuidString.prefix(8))")
         defer { sandbox.stop() }
         let f = try LocalFunction(handler: "multihostInvite", environment: sandbox.environment.merging(Self.env) { $1 }
-            .merging(["ALLOW_GUESTS": "true"]) { $1 })
+            .merging(["ALLOW_GUESTS": "true", "GUEST_STAGE_ARNS": S.stageArn]) { $1 })
         defer { f.stop() }
         func call(_ method: String, _ path: String, _ body: String?, caller: String? = S.broadcaster) throws -> Int {
             let outcome = f.invoke(MultihostInviteTests.event(method, path, body: body, caller: caller))
@@ -155,9 +155,9 @@ import Testing
         let lines = try Self.checkedMetricLines(f)
         try #require(lines.count == 11, "one line per invocation")
         let d = lines.map(\.data)
-        #expect(Self.value(d[0], "Invites") == 1 && Self.value(d[0], "TokensIssued", "InviteParticipant") == 1)
+        #expect(Self.value(d[0], "Invites") == 1 && Self.value(d[0], "TokensIssued", "InviteParticipant") == nil, "the token is made at join")
         #expect(Self.value(d[0], "ChatEventsSent", "StreamCat:MultihostInvite") == 1)
-        #expect(Self.value(d[1], "Joins") == 1)
+        #expect(Self.value(d[1], "Joins") == 1 && Self.value(d[1], "TokensIssued", "InviteParticipant") == 1)
         #expect(Self.value(d[2], "Kicks") == 1)
         #expect(Self.value(d[3], "TokensIssued", "HostParticipant") == 1)
         #expect(Self.value(d[4], "TokensIssued", "ViewerParticipant") == 1)
