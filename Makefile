@@ -55,16 +55,16 @@ test: test-deps
 
 ## invoke: run a handler locally on a sample event (no Docker, no AWS account).
 ##   make invoke HANDLER=streamStarted EVENT=events/stream-start.json
-##   make invoke HANDLER=multihostInvite EVENT="events/invite.json events/invites-list.json events/join.json"
+##   make invoke HANDLER=api EVENT="events/invite.json events/invites-list.json events/join.json"
 invoke: build
 	$(BIN)/local-invoke --handler $(HANDLER) $(foreach e,$(EVENT),--event $(e))
 
 ## demo: every sample event through its handler.
 demo: build
 	$(BIN)/local-invoke --handler streamStarted $(foreach e,$(wildcard events/stream-*.json),--event $(e))
-	$(BIN)/local-invoke --handler multihostInvite --event events/invite.json --event events/invites-list.json --event events/join.json
+	$(BIN)/local-invoke --handler api --event events/invite.json --event events/invites-list.json --event events/join.json
 	$(BIN)/local-invoke --handler stageUpdated $(foreach e,$(wildcard events/stage-*.json),--event $(e))
-	$(BIN)/local-invoke --handler multihostInvite --env ALLOW_GUESTS=true --event events/chat-token.json --event events/guest-chat-token.json
+	$(BIN)/local-invoke --handler api --env ALLOW_GUESTS=true --event events/chat-token.json --event events/guest-chat-token.json
 
 ## viewer: the viewer page (web/) with everything behind it on localhost: the three functions (the real
 ##   bootstrap), the IVS stand-in with its chat WebSocket, DynamoDB (moto), a local API gateway. Prints

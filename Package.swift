@@ -39,7 +39,8 @@ let package = Package(
         .target(name: "LocalHarness", dependencies: ["JSON", "CCrypto", "HTTPTransport", "AWSCore", "AWSServices"]),
         .executableTarget(name: "local-invoke", dependencies: ["LocalHarness"]),
         .executableTarget(name: "local-viewer", dependencies: ["LocalHarness"]),
-        .executableTarget(name: "bench", dependencies: ["LocalHarness", "AWSCore", "JSON"]),
+        // Benchmarks live in one place, bench/: the runner (this target), the Python peer, the plot.
+        .executableTarget(name: "bench", dependencies: ["LocalHarness", "AWSCore", "JSON"], path: "bench/runner"),
         .executableTarget(name: "crowd", dependencies: ["LocalHarness"]),
 
         .testTarget(name: "UnitTests",

@@ -1,7 +1,7 @@
 // The viewer page's settings on AWS: copy to config.js beside index.html and fill in.
 // (`make viewer` serves its own config.js, pointing at the local stack.)
 window.IVS_CHAT_EVENTS_CONFIG = {
-  // The HTTP API of the stack (Outputs: InviteApiUrl), without a trailing slash.
+  // The HTTP API of the stack (Outputs: ApiUrl), without a trailing slash.
   apiBaseUrl: "https://abcdef1234.execute-api.us-east-1.amazonaws.com",
   // The region of the chat room: clients connect to wss://edge.ivschat.<region>.amazonaws.com.
   region: "us-east-1",

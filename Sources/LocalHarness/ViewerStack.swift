@@ -37,7 +37,7 @@ public final class ViewerStack: @unchecked Sendable {
             started.append(streamFunction)
             env["ALLOW_GUESTS"] = "true"
             env["GUEST_STAGE_ARNS"] = MultihostSandbox.stageArn  // the page's stage: guests may watch it
-            inviteFunction = try LocalFunction(handler: "multihostInvite", environment: env, command: command, echoLogs: echoLogs)
+            inviteFunction = try LocalFunction(handler: "api", environment: env, command: command, echoLogs: echoLogs)
             started.append(inviteFunction)
             stageFunction = try LocalFunction(handler: "stageUpdated", environment: env, command: command, echoLogs: echoLogs)
             started.append(stageFunction)

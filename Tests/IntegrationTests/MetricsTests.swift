@@ -16,7 +16,7 @@ import Testing
     /// The values each dimension may take: fixed sets, never a user, room, stage or channel id.
     static let allowedDimensionValues: [String: Set<String>] = [
         "service": [service],
-        "Handler": ["streamStarted", "multihostInvite", "stageUpdated"],
+        "Handler": ["streamStarted", "api", "multihostInvite", "stageUpdated"],
         "EventName": ["STREAM_STARTED", "STREAM_ENDED", "StreamCat:MultihostInvite", "StreamCat:RealTimeUpdate"],
         "TokenKind": ["InviteParticipant", "HostParticipant", "ViewerParticipant", "GuestViewerParticipant", "Chat", "ModeratorChat", "GuestChat"],
         "Operation": ["SendEvent", "CreateChatToken", "GetRoom", "GetStage", "CreateParticipantToken", "DisconnectParticipant",
@@ -131,7 +131,7 @@ import Testing
     @Test func theAPICountsInvitesJoinsKicksTokensAndThrottles() throws {
         let sandbox = try MultihostSandbox(moto: MotoServer.shared(), table: "metrics-\(UUID().uuidString.prefix(8))")
         defer { sandbox.stop() }
-        let f = try LocalFunction(handler: "multihostInvite", environment: sandbox.environment.merging(Self.env) { $1 }
+        let f = try LocalFunction(handler: "api", environment: sandbox.environment.merging(Self.env) { $1 }
             .merging(["ALLOW_GUESTS": "true", "GUEST_STAGE_ARNS": S.stageArn]) { $1 })
         defer { f.stop() }
         func call(_ method: String, _ path: String, _ body: String?, caller: String? = S.broadcaster) throws -> Int {
@@ -172,7 +172,7 @@ import Testing
             #expect(Self.value(data, "APIRequests") == 1)
             #expect(Self.value(data, "APIServerErrors") == 0)
         }
-        #expect(d.dropFirst(1).allSatisfy { Self.value($0, "ColdStart", "multihostInvite") == nil })
+        #expect(d.dropFirst(1).allSatisfy { Self.value($0, "ColdStart", "api") == nil })
         #expect(d.enumerated().allSatisfy { $0.offset == 9 || Self.value($0.element, "APIThrottled") == 0 })
     }
 

@@ -421,7 +421,9 @@ final class FakeInviteStore: InviteStoring {
         let unknown = send("GET", "/elsewhere")
         #expect(unknown.status == 404)
         #expect(unknown.response.headers.first { $0.key == "access-control-allow-origin" }?.value == "https://app.example.com")
-        #expect(send("DELETE", "/multihost/invite").status == 404)
+        let wrongMethod = send("DELETE", "/multihost/invite")
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.response.headers.first { $0.key == "allow" }?.value == "POST, OPTIONS")
         #expect(send("OPTIONS", "/multihost/invite", caller: nil).status == 204)
         // Behind a stage or base path, with a trailing slash.
         #expect(send("GET", "/prod/api/multihost/invites/", caller: "guest").status == 200)
