@@ -31,7 +31,9 @@ public enum HandlerRegistry {
                                               store: DynamoDBInviteStore(dynamoDB: dynamoDB, table: configuration.table),
                                               chat: chat, rooms: chat,
                                               channelStates: configuration.stateTable.map { DynamoDBChannelStateStore(dynamoDB: dynamoDB, table: $0) },
-                                              metadata: configuration.stateTable.map { DynamoDBSharedMetadataStore(dynamoDB: dynamoDB, table: $0) })
+                                              metadata: configuration.stateTable.map { DynamoDBSharedMetadataStore(dynamoDB: dynamoDB, table: $0) },
+                                              bans: configuration.stateTable.map { DynamoDBBanStore(dynamoDB: dynamoDB, table: $0) },
+                                              moderation: chat)
             }
         case "stageUpdated":
             let configuration = try StageUpdateHandler.Configuration.fromEnvironment()

@@ -23,7 +23,9 @@ import LambdaRuntime
 ///   (`ChatTokenRoutes.swift`) → 200;
 /// - without a JWT, when `ALLOW_GUESTS` is on: `POST /chat/guest-token` (receive-only chat token) and
 ///   `POST /multihost/guest-viewer-token` (watch-only stage token), under a random `guest-…` id → 200;
-/// - `POST /channel/state {channelArn}` (no JWT): whether the channel is live (`ChannelStateRoute.swift`) → 200.
+/// - `POST /channel/state {channelArn}` (no JWT): whether the channel is live (`ChannelStateRoute.swift`) → 200;
+/// - `POST /chat/ban`, `POST /chat/unban`, `GET /chat/bans`: the room's owner bans (and disconnects),
+///   unbans and lists users (`ModerationRoutes.swift`).
 public final class MultihostInviteHandler: LambdaHandler {
     /// The chat event StreamCat's clients listen for.
     public static let chatEventName = "StreamCat:MultihostInvite"
@@ -38,14 +40,17 @@ public final class MultihostInviteHandler: LambdaHandler {
     let rooms: ChatRoomService
     let roomCache: SharedMetadataCache
     let channelStates: ChannelStateStoring?
-    private let now: () -> Int64
+    let bans: BanStoring?
+    let moderation: ChatModeration?
+    let now: () -> Int64
 
     /// `channelStates`: where `streamStarted` keeps channel states (nil: no `STATE_TABLE`, and
     /// `/channel/state` answers 404); `metadata`: the stage and room tags shared by all instances (nil:
     /// each process asks the service itself). `now` gives epoch seconds (replaceable in tests).
     public init(configuration: MultihostInviteConfiguration, stages: StageService, store: InviteStoring,
                 chat: ChatEventSending, rooms: ChatRoomService, channelStates: ChannelStateStoring?,
-                metadata: SharedMetadataStoring? = nil, now: @escaping () -> Int64 = Clock.epochSeconds) {
+                metadata: SharedMetadataStoring? = nil, bans: BanStoring? = nil, moderation: ChatModeration? = nil,
+                now: @escaping () -> Int64 = Clock.epochSeconds) {
         self.configuration = configuration
         self.stages = stages
         stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds, store: metadata, now: now)
@@ -55,6 +60,8 @@ public final class MultihostInviteHandler: LambdaHandler {
         roomCache = SharedMetadataCache(store: metadata, localSeconds: configuration.stageCacheSeconds,
                                         sharedSeconds: configuration.stageCacheSeconds, now: now)
         self.channelStates = channelStates
+        self.bans = bans
+        self.moderation = moderation
         self.now = now
     }
 
@@ -78,7 +85,7 @@ public final class MultihostInviteHandler: LambdaHandler {
     private func route(_ request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
         let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join", "/multihost/disconnect", "/multihost/cancel",
                       "/multihost/host-token", "/multihost/viewer-token", "/multihost/guest-viewer-token", "/chat/token", "/chat/guest-token",
-                      "/channel/state"]
+                      "/channel/state", "/chat/ban", "/chat/unban", "/chat/bans"]
         guard routes.contains(where: request.matchesPath) else {
             return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
         }
@@ -113,6 +120,9 @@ public final class MultihostInviteHandler: LambdaHandler {
             if request.matches("POST", "/multihost/host-token") { return answer(request, caller: caller, try hostToken(request, caller: caller, call: call)) }
             if request.matches("POST", "/multihost/viewer-token") { return answer(request, caller: caller, try viewerToken(request, caller: caller, call: call)) }
             if request.matches("POST", "/chat/token") { return answer(request, caller: caller, try chatToken(request, caller: caller, guest: false, call: call)) }
+            if request.matches("POST", "/chat/ban") { return answer(request, caller: caller, try ban(request, caller: caller, call: call)) }
+            if request.matches("POST", "/chat/unban") { return answer(request, caller: caller, try unban(request, caller: caller, call: call)) }
+            if request.matches("GET", "/chat/bans") { return answer(request, caller: caller, try listBans(request, caller: caller, call: call)) }
             return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
         } catch {
             return answer(request, caller: caller, error.response)
