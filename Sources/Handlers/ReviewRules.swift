@@ -233,13 +233,15 @@ public struct ReviewRules: Sendable {
         guard !masked.isEmpty else { return .allow(content: content, masked: false) }
         var hidden = [Bool](repeating: false, count: scalars.count)
         for range in masked { for i in range { hidden[i] = true } }
-        var out = String.UnicodeScalarView()
-        for (i, scalar) in scalars.enumerated() {
-            if !hidden[i] || scalar.properties.isWhitespace { out.append(scalar); continue }
-            if Self.isMark(scalar) || scalar.properties.generalCategory == .format { continue }
-            out.append("*")
+        // One `*` per character (grapheme cluster) whose first scalar is in a match: never longer, in
+        // characters or bytes, than the original.
+        var out = ""
+        var index = 0
+        for character in content {
+            out.append(hidden[index] && !character.isWhitespace ? "*" : character)
+            index += character.unicodeScalars.count
         }
-        return .allow(content: String(out), masked: true)
+        return .allow(content: out, masked: true)
     }
 
     // MARK: - Words and folding
