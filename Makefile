@@ -13,6 +13,10 @@ TEST_APT_PACKAGES := patchelf bubblewrap dpkg-dev python3-venv zlib1g-dev chromi
 # Python tools of the tests (botocore cross-check, moto_server for DynamoDB, cfn-lint), taken from
 # the machine when it has them, else installed into this virtualenv.
 TEST_VENV := .venv-test
+# The API contract test (openapi.yaml against the local API) runs schemathesis' `st`, from a virtualenv
+# of its own (not on PATH: its python3 must not shadow the one with moto).
+SCHEMATHESIS_VERSION := 4.32.5
+ST_VENV := .venv-schemathesis
 .DEFAULT_GOAL := build
 
 .PHONY: deps test-deps build test invoke demo viewer bench crowd clean fuzz
@@ -38,6 +42,8 @@ test-deps: deps
 		[ -x $(TEST_VENV)/bin/cfn-lint ] || { echo "Installing moto, boto3, cfn-lint into $(TEST_VENV)…"; \
 			python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q 'moto[server]' boto3 cfn-lint; }; \
 	fi
+	@[ -x $(ST_VENV)/bin/st ] || { echo "Installing schemathesis into $(ST_VENV)…"; \
+		python3 -m venv $(ST_VENV) && $(ST_VENV)/bin/pip install -q 'schemathesis==$(SCHEMATHESIS_VERSION)'; }
 
 ## build: debug build of every product.
 build: deps
@@ -45,20 +51,20 @@ build: deps
 
 ## test: every test (unit, and integration through the real bootstrap binary).
 test: test-deps
-	PATH="$(CURDIR)/$(TEST_VENV)/bin:$$PATH" $(SWIFT) test
+	PATH="$(CURDIR)/$(TEST_VENV)/bin:$$PATH" SCHEMATHESIS_BIN="$(CURDIR)/$(ST_VENV)/bin/st" $(SWIFT) test
 
 ## invoke: run a handler locally on a sample event (no Docker, no AWS account).
 ##   make invoke HANDLER=streamStarted EVENT=events/stream-start.json
-##   make invoke HANDLER=multihostInvite EVENT="events/invite.json events/invites-list.json events/join.json"
+##   make invoke HANDLER=api EVENT="events/invite.json events/invites-list.json events/join.json"
 invoke: build
 	$(BIN)/local-invoke --handler $(HANDLER) $(foreach e,$(EVENT),--event $(e))
 
 ## demo: every sample event through its handler.
 demo: build
 	$(BIN)/local-invoke --handler streamStarted $(foreach e,$(wildcard events/stream-*.json),--event $(e))
-	$(BIN)/local-invoke --handler multihostInvite --event events/invite.json --event events/invites-list.json --event events/join.json
+	$(BIN)/local-invoke --handler api --event events/invite.json --event events/invites-list.json --event events/join.json
 	$(BIN)/local-invoke --handler stageUpdated $(foreach e,$(wildcard events/stage-*.json),--event $(e))
-	$(BIN)/local-invoke --handler multihostInvite --env ALLOW_GUESTS=true --event events/chat-token.json --event events/guest-chat-token.json
+	$(BIN)/local-invoke --handler api --env ALLOW_GUESTS=true --event events/chat-token.json --event events/guest-chat-token.json
 
 ## viewer: the viewer page (web/) with everything behind it on localhost: the three functions (the real
 ##   bootstrap), the IVS stand-in with its chat WebSocket, DynamoDB (moto), a local API gateway. Prints

@@ -39,14 +39,15 @@ let package = Package(
         .target(name: "LocalHarness", dependencies: ["JSON", "CCrypto", "HTTPTransport", "AWSCore", "AWSServices"]),
         .executableTarget(name: "local-invoke", dependencies: ["LocalHarness"]),
         .executableTarget(name: "local-viewer", dependencies: ["LocalHarness"]),
-        .executableTarget(name: "bench", dependencies: ["LocalHarness", "AWSCore", "JSON"]),
+        // Benchmarks live in one place, bench/: the runner (this target), the Python peer, the plot.
+        .executableTarget(name: "bench", dependencies: ["LocalHarness", "AWSCore", "JSON"], path: "bench/runner"),
         .executableTarget(name: "crowd", dependencies: ["LocalHarness"]),
 
         .testTarget(name: "UnitTests",
                     dependencies: ["JSON", "Essentials", "HTTPTransport", "LambdaRuntime",
                                    "AWSCore", "AWSServices", "Handlers"]),
         .testTarget(name: "IntegrationTests",
-                    dependencies: ["LocalHarness", "JSON", "Essentials", "HTTPTransport", "AWSCore", "AWSServices",
+                    dependencies: ["LocalHarness", "JSON", "Essentials", "HTTPTransport", "AWSCore", "AWSServices", "Handlers",
                                    "bootstrap", "local-invoke", "local-viewer"]),
     ]
 )

@@ -52,23 +52,30 @@ async function signIn() {
   const user = new URLSearchParams(location.search).get("user");
   if (config.localSignIn && user) {
     // make viewer: the local gateway stands in for your sign-in (Cognito) and signs a JWT for `user`.
-    const response = await fetch("/local/sign-in", { method: "POST", body: JSON.stringify({ userId: user }) });
+    const response = await fetch("/local/sign-in", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userId: user }),
+    });
     if (!response.ok) throw new Error(`sign-in: HTTP ${response.status}`);
     localIdToken = (await response.json()).idToken;
   }
-  viewer.signedIn = Boolean(idToken());
 }
 
-// The JWT for the next call: read each time, so a token your sign-in refreshes is picked up.
+// The JWT for the next call: read each time, so a token your sign-in refreshes is picked up. Only
+// callAPI reads it (into the Authorization header): nothing keeps it, shows it or puts it in the page.
 function idToken() {
   if (localIdToken) return localIdToken;
   return typeof config.idToken === "function" ? config.idToken() : null;
 }
 
-async function callAPI(path, body) {
+// `guestPath`: the route to call instead when there is no JWT (the guest twin of `path`).
+// `lastCallSignedIn` says whether the last call went with a JWT.
+let lastCallSignedIn = false;
+async function callAPI(path, body, guestPath) {
   const headers = { "content-type": "application/json" };
   const jwt = idToken();
+  lastCallSignedIn = Boolean(jwt);
   if (jwt) headers.authorization = `Bearer ${jwt}`;
+  else if (guestPath) path = guestPath;
   // No answer at all (network gone, or a refusal without CORS headers): fetch throws a TypeError,
   // with no status and no retryAfter.
   const response = await fetch(config.apiBaseUrl + path, { method: "POST", headers, body: JSON.stringify(body || {}) });
@@ -88,8 +95,10 @@ async function callAPI(path, body) {
 // A fresh chat token for this channel's room: a token connects once, so every (re)connection asks.
 // Signed in: userId is our identity claim, so invites addressed to us are recognised. Guest: a
 // receive-only token under a random guest id.
-function fetchChatToken() {
-  return callAPI(viewer.signedIn ? "/chat/token" : "/chat/guest-token", { channelArn: config.channelArn });
+async function fetchChatToken() {
+  const chat = await callAPI("/chat/token", { channelArn: config.channelArn }, "/chat/guest-token");
+  viewer.signedIn = lastCallSignedIn;
+  return chat;
 }
 
 // ---- Chat connection ------------------------------------------------------------------------
@@ -276,7 +285,7 @@ function startPlayer() {
       ivsPlayer.attachHTMLVideoElement(video);
       ivsPlayer.load(config.playbackUrl);
       ivsPlayer.play();
-    }).catch(() => logEvent("player", "the IVS player could not be loaded", true));
+    }).catch((error) => logEvent("player", `the IVS player could not be loaded: ${error.message || "refused or unreachable"}`, true));
   } else {
     // Locally: a short test clip stands in for the stream.
     video.src = config.playbackUrl;
@@ -293,11 +302,19 @@ function stopPlayer() {
   showLive(false);
 }
 
+// The pinned IVS player, loaded only with Subresource Integrity: config.playerIntegrity is its
+// sha384 (config.example.js says how to compute it), so a changed file on the CDN is refused.
+const IVS_PLAYER_URL = "https://player.live-video.net/1.44.0/amazon-ivs-player.min.js";
 function loadIVSPlayer() {
   if (window.IVSPlayer) return Promise.resolve();
+  if (!/^sha(256|384|512)-[A-Za-z0-9+/=]+$/.test(config.playerIntegrity || "")) {
+    return Promise.reject(new Error("config.playerIntegrity (the player's sha384-… hash) is missing"));
+  }
   return new Promise((resolve, reject) => {
     const script = document.createElement("script");
-    script.src = "https://player.live-video.net/1.44.0/amazon-ivs-player.min.js";
+    script.src = IVS_PLAYER_URL;
+    script.integrity = config.playerIntegrity;
+    script.crossOrigin = "anonymous";
     script.onload = resolve;
     script.onerror = reject;
     document.head.appendChild(script);

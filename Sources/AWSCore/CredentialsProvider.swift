@@ -153,17 +153,47 @@ public final class AWSCredentialsProvider: @unchecked Sendable, CustomStringConv
         return AWSCredentialsProvider(try AWSCredentials.resolve(lookup: lookup))
     }
 
-    /// Why a full URI may not be used: as the SDKs require, HTTPS, or HTTP to a loopback address or the
-    /// ECS/EKS link-local endpoints only (credentials never travel in clear text off the machine).
+    /// Why a full URI may not be used: as the SDKs require, HTTPS, or HTTP to a loopback literal
+    /// (`127.0.0.0/8` written as an IPv4 address, `::1`, `localhost`) or the container endpoints ECS,
+    /// EKS and Lambda document (`169.254.170.2`, `169.254.170.23`, `fd00:ec2::23`) only: credentials
+    /// never travel in clear text off the machine. No URL may carry userinfo (`user@host`): with it,
+    /// `http://127.0.0.1@attacker.example/` names the host after the `@`.
     public static func containerURLProblem(_ url: String) -> String? {
-        if url.hasPrefix("https://") { return nil }
-        guard url.hasPrefix("http://") else { return "\(url) is not an http(s) URL" }
-        var host = String(url.dropFirst(7).prefix { $0 != "/" })
-        if host.hasPrefix("[") { host = String(host.dropFirst().prefix { $0 != "]" }) }
-        else if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
-        if host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "169.254.170.2" || host == "169.254.170.23"
-            || host == "fd00:ec2::23" { return nil }
+        let scheme: String
+        if url.hasPrefix("https://") { scheme = "https" } else if url.hasPrefix("http://") { scheme = "http" } else {
+            return "\(url) is not an http(s) URL"
+        }
+        let authority = url.dropFirst(scheme.count + 3).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if authority.contains("@") { return "the URL may not carry userinfo ('@' before the host)" }
+        guard !authority.isEmpty else { return "\(url) names no host" }
+        if scheme == "https" { return nil }
+        var host: Substring
+        var port: Substring = ""
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return "\(url) has an unterminated IPv6 address" }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let rest = authority[authority.index(after: close)...]
+            if !rest.isEmpty { guard rest.hasPrefix(":") else { return "\(url) has a malformed port" }; port = rest.dropFirst() }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            port = authority[authority.index(after: colon)...]
+        } else {
+            host = authority
+        }
+        guard port.allSatisfy({ $0.isASCII && $0.isNumber }) else { return "\(url) has a malformed port" }
+        let name = host.lowercased()
+        if name == "localhost" || name == "::1" || name == "169.254.170.2" || name == "169.254.170.23" || name == "fd00:ec2::23"
+            || isLoopbackIPv4Literal(name) { return nil }
         return "plain HTTP is allowed to loopback and the container endpoints only, not \(host)"
+    }
+
+    /// Whether `host` is a dotted-quad IPv4 literal (four decimal octets 0-255) in `127.0.0.0/8`.
+    static func isLoopbackIPv4Literal(_ host: String) -> Bool {
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets[0] == "127" else { return false }
+        return octets.allSatisfy { octet in
+            (1...3).contains(octet.count) && octet.allSatisfy { $0.isASCII && $0.isNumber } && (Int(octet) ?? 256) <= 255
+        }
     }
 }
 

@@ -84,8 +84,10 @@ public enum Log {
     public static func formatLine(level l: Level, message: String, requestId: String?, format: Format, timestamp: String) -> String {
         switch format {
         case .text:
-            if let requestId { return "\(timestamp) \(requestId) \(l.name) \(message)" }
-            return "\(timestamp) \(l.name) \(message)"
+            // One event, one line: a value with a line break or a terminal escape (a claim, an invitee
+            // id) must not forge a line of its own nor rewrite the terminal.
+            if let requestId { return "\(timestamp) \(escapingControls(requestId)) \(l.name) \(escapingControls(message))" }
+            return "\(timestamp) \(l.name) \(escapingControls(message))"
         case .json:
             var line = "{\"timestamp\":\"\(timestamp)\",\"level\":\"\(l.name)\""
             if let requestId { line += ",\"requestId\":\(JSONValue.quoted(requestId))" }
@@ -93,8 +95,27 @@ public enum Log {
             return line
         }
     }
-}
 
+    /// `text` with its control characters written out: `\n`, `\r`, `\t`, and `\u{XX}` for the other
+    /// C0 controls, DEL, the C1 controls and the Unicode line and paragraph separators (U+2028, U+2029).
+    /// Text without any is returned as it is.
+    public static func escapingControls(_ text: String) -> String {
+        func isControl(_ v: UInt32) -> Bool { v < 0x20 || (v >= 0x7F && v <= 0x9F) || v == 0x2028 || v == 0x2029 }
+        guard text.unicodeScalars.contains(where: { isControl($0.value) }) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case let v where isControl(v): out += "\\u{" + String(v, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
 
 /// A value per thread (POSIX thread-specific data), without Foundation.
 public final class ThreadLocal<Value>: @unchecked Sendable {

@@ -191,11 +191,15 @@ private func useTrustStore(_ curl: UnsafeMutableRawPointer?, _ sslContext: Unsaf
     public var headers: [(name: String, value: String)] = []
     public var body: [UInt8] = []
 
+    /// The body capacity kept for the next response; a larger buffer (a large event) is let go, so a
+    /// warm process does not keep the largest answer it ever got.
+    public static let keptBodyCapacity = 256 * 1024
+
     public init() {}
 
     public func reset() {
-        headers.removeAll(keepingCapacity: true)
-        body.removeAll(keepingCapacity: true)
+        headers.removeAll(keepingCapacity: headers.capacity <= 64)
+        if body.capacity > Self.keptBodyCapacity { body = [] } else { body.removeAll(keepingCapacity: true) }
     }
 
     public func addHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {

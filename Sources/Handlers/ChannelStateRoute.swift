@@ -12,7 +12,8 @@ import JSON
 /// - A channel no event was ever recorded for (a new deployment, or one offline for 30 days) answers
 ///   `{live: false}` without `stateTime`: the page keeps what it knows. A new deployment learns the
 ///   channels already live from the scheduled reconciliation (`ChannelReconciliation.swift`).
-/// - With `CHANNEL_ROOM_MAP`, only its channels are this deployment's: others answer 404.
+/// - Another region's or account's channel answers 400; with `CHANNEL_ROOM_MAP`, only its channels
+///   are this deployment's: others answer 404.
 /// - Nothing is kept in the warm process: every answer is the stored state (one DynamoDB read).
 extension MultihostInviteHandler {
     func channelState(_ request: HTTPAPIRequest, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
@@ -21,6 +22,7 @@ extension MultihostInviteHandler {
             throw .badRequest("channelArn is required: the channel whose state to read")
         }
         if let problem = IVSConstraints.channelARNProblem(channelArn) { throw .badRequest("channelArn \(problem)") }
+        try requireInScope(channelArn, field: "channelArn")
         if !configuration.roomsByChannel.isEmpty, configuration.roomsByChannel[channelArn] == nil {
             throw .notFound("channel \(channelArn) is not one of this deployment's (CHANNEL_ROOM_MAP)")
         }

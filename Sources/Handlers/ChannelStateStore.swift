@@ -65,6 +65,8 @@ public final class DynamoDBChannelStateStore: ChannelStateStoring {
 
     private let dynamoDB: DynamoDBClient
     private let table: String
+    /// The table's name.
+    public var tableName: String { table }
 
     public init(dynamoDB: DynamoDBClient, table: String) {
         self.dynamoDB = dynamoDB

@@ -31,8 +31,8 @@ extension IVSChatClient: ChatRoomService {
 ///   else `CHAT_ROOM_ARN`: where `streamStarted` sends that channel's events), or with neither
 ///   `CHAT_ROOM_ARN` (else `DEFAULT_STAGE_ARN`'s room).
 /// - A signed-in caller's `userId` is their identity claim, so invites addressed to them reach them;
-///   `username` comes from `USERNAME_CLAIM`. They may send messages; the room's owner (its `owner`
-///   tag, from `GetRoom`) may also disconnect users and delete messages.
+///   `username` comes from `USERNAME_CLAIM`. They may send messages; the room's owner (its
+///   ownership tag, `OWNER_TAG_KEY`, from `GetRoom`) may also disconnect users and delete messages.
 /// - A guest gets a random `guest-…` id and no capabilities: it receives events and messages only.
 /// - As StreamCat's `/api/chat/token`: attributes `username` and `isGuest`, `isAdmin` in the answer, and
 ///   a `chatArn` in the body must be the room.
@@ -53,7 +53,7 @@ extension MultihostInviteHandler {
         var isOwner = false
         if !guest {
             capabilities = [.sendMessage]
-            isOwner = try roomOwner(room, call: call)?.utf8.elementsEqual(caller.utf8) == true
+            isOwner = try roomOwner(room, call: call).map { sameIdentity($0, caller) } ?? false
             if isOwner { capabilities += [.disconnectUser, .deleteMessage] }
             if let name = request.claims[configuration.usernameClaim], !name.isEmpty { attributes["username"] = String(name.prefix(128)) }
         }
@@ -80,6 +80,7 @@ extension MultihostInviteHandler {
         if stageArn != nil && channelArn != nil { throw .badRequest("name a stageArn or a channelArn, not both") }
         if let channelArn {
             if let problem = IVSConstraints.channelARNProblem(channelArn) { throw .badRequest("channelArn \(problem)") }
+            try requireInScope(channelArn, field: "channelArn")
             guard let room = configuration.roomsByChannel[channelArn] ?? configuration.defaultRoom else {
                 throw .notFound("channel \(channelArn) has no chat room here")
             }
@@ -96,14 +97,14 @@ extension MultihostInviteHandler {
         return room
     }
 
-    /// The room's `owner` tag (nil: nobody moderates it), shared across instances (`SharedMetadataCache`).
+    /// The room's ownership tag, `OWNER_TAG_KEY` (nil: nobody moderates it), shared across instances (`SharedMetadataCache`).
     func roomOwner(_ room: String, call: AWSCallContext) throws(APIFailure) -> String? {
         do {
             let details = try roomCache.metadata(key: "room#" + room, call: call) {
                 let details = try rooms.roomDetails(arn: room, call: call)
                 return (details.name, details.tags)
             }
-            return details.tags["owner"].flatMap { $0.isEmpty ? nil : $0 }
+            return details.tags[configuration.ownerTagKey].flatMap { $0.isEmpty ? nil : $0 }
         } catch { throw .upstream("GetRoom", error, notFound: "chat room \(room) does not exist") }
     }
 }

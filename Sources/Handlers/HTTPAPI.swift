@@ -40,10 +40,25 @@ public struct HTTPAPIRequest: Sendable {
             switch value {
             case let .string(s): claims[key] = s
             case let .number(n): claims[key] = n
+            case let .bool(b): claims[key] = b ? "true" : "false"
             default: break
             }
         }
         self.init(method: method, path: path, body: body, claims: claims)
+    }
+
+    /// The most bytes the event's body can hold, from its text alone (nothing decoded or parsed): its
+    /// UTF-8 length, or when base64-encoded 3/4 of it without the padding (line breaks are counted:
+    /// an upper bound); 0 without a body.
+    public static func bodySize(of event: JSONValue) -> Int {
+        guard let text = event["body"]?.stringValue else { return 0 }
+        var length = text.utf8.count
+        guard event["isBase64Encoded"]?.boolValue == true else { return length }
+        for c in text.utf8.reversed().prefix(2) {
+            guard c == UInt8(ascii: "=") else { break }
+            length -= 1
+        }
+        return length * 3 / 4
     }
 
     /// Whether this is `method` on `route` (`/multihost/invite`), also behind a stage or base-path

@@ -6,7 +6,9 @@ import LambdaRuntime
 /// The handlers this one binary serves, by `_HANDLER` name.
 public enum HandlerRegistry {
     /// Production handlers.
-    public static let names = ["streamStarted", "multihostInvite", "stageUpdated", "messageReview"]
+    public static let names = ["streamStarted", "api", "stageUpdated", "messageReview"]
+    /// Earlier names still accepted, so deployed functions keep working: `multihostInvite` is `api`.
+    public static let aliases = ["multihostInvite": "api"]
 
     /// Makes the handler named `name`, reading its configuration from the environment.
     /// Diagnostic handlers (`test.*`) exist only when `IVS_CHAT_EVENTS_TEST_HANDLERS=1`.
@@ -21,7 +23,7 @@ public enum HandlerRegistry {
                                           channelStates: table.map { DynamoDBChannelStateStore(dynamoDB: $0.0, table: $0.1) },
                                           streams: table == nil ? nil : try IVSClient(configuration: aws))
             }
-        case "multihostInvite":
+        case "api", "multihostInvite":
             let configuration = try MultihostInviteConfiguration.fromEnvironment()
             let aws = try awsConfiguration(retry: requestRetry)
             return try initStep { () throws(AWSConfigurationError) in

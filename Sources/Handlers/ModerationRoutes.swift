@@ -28,7 +28,7 @@ extension MultihostInviteHandler {
     func ban(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let (store, body, room) = try moderatedRoom(request, caller: caller, call: call, expected: "{\"userId\": …, \"durationMinutes\"?: …}")
         let userId = try bannedUser(body)
-        guard !userId.utf8.elementsEqual(caller.utf8) else { throw .badRequest("userId is you: the room's owner cannot ban themself") }
+        guard !sameIdentity(userId, caller) else { throw .badRequest("userId is you: the room's owner cannot ban themself") }
         var minutes: Int?
         if let value = body.members.first(where: { $0.key == "durationMinutes" })?.value, value != .null {
             guard let n = value.intValue, (1...Self.maxBanMinutes).contains(n) else {
@@ -77,11 +77,11 @@ extension MultihostInviteHandler {
         let body = try APIFailure.jsonObject(request.body, expected: expected, allowEmpty: allowEmpty)
         guard let store = bans else { throw .notFound("bans are not kept here: set STATE_TABLE") }
         let room = try chatRoom(for: body, call: call)
-        if let chatArn = try body.string("chatArn", maxLength: 128), !chatArn.utf8.elementsEqual(room.utf8) {
+        if let chatArn = try body.string("chatArn", maxLength: 128), !sameIdentity(chatArn, room) {
             throw .forbidden("chatArn is not the chat room of this stage or channel")
         }
-        guard let owner = try roomOwner(room, call: call) else { throw .forbidden("this room has no owner: tag it with 'owner'") }
-        guard owner.utf8.elementsEqual(caller.utf8) else { throw .forbidden("only the room's owner can moderate it") }
+        guard let owner = try roomOwner(room, call: call) else { throw .forbidden("this room has no owner: tag it with its owner (OWNER_TAG_KEY)") }
+        guard sameIdentity(owner, caller) else { throw .forbidden("only the room's owner can moderate it") }
         return (store, body, room)
     }
 

@@ -7,14 +7,14 @@ import LambdaRuntime
 /// `_HANDLER=multihostInvite`: StreamCat's multihost invites without a server of its own, behind an
 /// API Gateway HTTP API with a JWT authorizer (the caller is the `IDENTITY_CLAIM` claim, never the body).
 /// - `POST /multihost/invite` `{userId, username?, broadcastType?, stageArn?, chatArn?}`: the stage's owner
-///   invites `userId`: a participant token is created and stored, and the room gets
-///   `StreamCat:MultihostInvite` `{userId, broadcastType, stage, stageArn, expiresAt}` (never the token) → 201;
-/// - `GET /multihost/invites`: the caller's unexpired invites, without tokens → 200;
-/// - `POST /multihost/join` `{stageArn?}`: the caller's own invite's token → 200, else 404;
-/// - `POST /multihost/disconnect` `{userId, stageArn?}` (StreamCat's kick) and `POST /multihost/cancel`
-///   (an invite not used yet): the stage's owner revokes the invitee's participant
-///   (`DisconnectParticipant`: disconnected if joined, its token unusable if not) and deletes the
-///   invite, so join answers 404 from then on → 204;
+///   invites `userId`: the invite is stored (no token: none is kept at rest), and the room gets
+///   `StreamCat:MultihostInvite` `{userId, broadcastType, stage, stageArn, expiresAt}` → 201;
+/// - `GET /multihost/invites`: the caller's unexpired invites → 200;
+/// - `POST /multihost/join` `{stageArn?}`: a participant token for the caller, made now for their own
+///   invite (short-lived, `JOIN_TOKEN_MINUTES`), its participant id recorded on the invite → 200, else 404;
+/// - `POST /multihost/disconnect` `{userId, stageArn?}` (StreamCat's kick) and `POST /multihost/cancel`:
+///   the stage's owner revokes the participants the invitee joined as (`DisconnectParticipant`) and
+///   deletes the invite, so join answers 404 from then on → 204 (409 when a token could not be revoked: `revoke`);
 /// - `POST /multihost/host-token` `{stageArn?}`: the stage's owner gets a PUBLISH+SUBSCRIBE token for
 ///   themself (not stored) → 200;
 /// - `POST /multihost/viewer-token` `{stageArn?}`: any signed-in user gets a SUBSCRIBE-only token to
@@ -43,6 +43,9 @@ public final class MultihostInviteHandler: LambdaHandler {
     let bans: BanStoring?
     let moderation: ChatModeration?
     let now: () -> Int64
+    /// The account of the invoked function's ARN (from the invocation being served): the scope's account
+    /// when no configured ARN names one.
+    private var invokedAccount: String?
 
     /// `channelStates`: where `streamStarted` keeps channel states (nil: no `STATE_TABLE`, and
     /// `/channel/state` answers 404); `metadata`: the stage and room tags shared by all instances (nil:
@@ -65,28 +68,54 @@ public final class MultihostInviteHandler: LambdaHandler {
         self.now = now
     }
 
+    /// The largest request body served, in bytes (the largest a client of these routes sends is under
+    /// 1 KB). A larger one is answered 413 before it is decoded or parsed, on every route: parsing a
+    /// few MB of `[0,0,…]` costs over 100 MB of memory, a 128 MB function's whole share.
+    public static let maxBodyBytes = 8 * 1024
+    /// The largest event read at all: a body at the limit, base64-encoded (4/3), plus what API Gateway
+    /// adds around it (request line and headers, up to 10 KB, the authorizer's claims, the context).
+    /// A larger event is answered 413 without being parsed.
+    public static let maxEventBytes = 64 * 1024
+
     public func handle(_ payload: [UInt8], context: InvocationContext) throws -> [UInt8] {
-        let event: JSONValue
+        invokedAccount = context.invokedFunctionArn.flatMap(ARNScope.account(of:))
+        guard payload.count <= Self.maxEventBytes else {
+            Log.warn("an event of \(payload.count) bytes (over \(Self.maxEventBytes)) → 413, not parsed")
+            return withCommonHeaders(Self.bodyTooLarge).serialized()
+        }
+        var event: JSONValue
         do { event = try JSONValue.parse(payload) } catch {
             throw LambdaError("Event.InvalidJSON", "the event is not JSON: \(error)")
         }
+        // The body's size is known from its text: refused before it is decoded or parsed.
+        let tooLarge = HTTPAPIRequest.bodySize(of: event) > Self.maxBodyBytes
+        if tooLarge, case let .object(members) = event { event = .object(members.filter { $0.key != "body" }) }
         let request = try HTTPAPIRequest(event: event)
+        if tooLarge { return withCommonHeaders(answer(request, caller: nil, Self.bodyTooLarge)).serialized() }
         return respond(to: request, call: context.awsCall).serialized()
     }
 
     /// The answer to `request`, with the CORS and caching headers every answer carries.
     public func respond(to request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
-        var response = route(request, call: call)
+        let response = request.body.count > Self.maxBodyBytes ? answer(request, caller: nil, Self.bodyTooLarge) : route(request, call: call)
+        return withCommonHeaders(response)
+    }
+
+    static var bodyTooLarge: HTTPAPIResponse { .error(413, "the request body is larger than \(maxBodyBytes) bytes") }
+
+    private func withCommonHeaders(_ response: HTTPAPIResponse) -> HTTPAPIResponse {
+        var response = response
         response.headers = [("content-type", "application/json"), ("access-control-allow-origin", configuration.allowedOrigin),
                             ("access-control-expose-headers", "retry-after"), ("cache-control", "no-store")] + response.headers
         return response
     }
 
+    /// Dispatches by the route table (`APIRoutes.swift`): the route whose path the request's ends
+    /// with (behind any stage or base-path prefix), then its method; then who the caller is, as the
+    /// route's authorization says.
     private func route(_ request: HTTPAPIRequest, call: AWSCallContext) -> HTTPAPIResponse {
-        let routes = ["/multihost/invite", "/multihost/invites", "/multihost/join", "/multihost/disconnect", "/multihost/cancel",
-                      "/multihost/host-token", "/multihost/viewer-token", "/multihost/guest-viewer-token", "/chat/token", "/chat/guest-token",
-                      "/channel/state", "/chat/ban", "/chat/unban", "/chat/bans"]
-        guard routes.contains(where: request.matchesPath) else {
+        let atPath = Self.routes.filter { request.matchesPath($0.path) }
+        guard !atPath.isEmpty else {
             return answer(request, caller: nil, .error(404, "no route for \(request.method) \(request.path)"))
         }
         if request.method == "OPTIONS" {
@@ -94,36 +123,35 @@ public final class MultihostInviteHandler: LambdaHandler {
                                                               ("access-control-allow-headers", "authorization, content-type"),
                                                               ("access-control-max-age", "600")], body: nil)
         }
-        // Routes without the authorizer: the caller is nobody, whatever the request carries.
-        if ["/channel/state", "/chat/guest-token", "/multihost/guest-viewer-token"].contains(where: request.matchesPath) {
-            do throws(APIFailure) {
-                guard request.method == "POST" else { throw .notFound("no route for \(request.method) \(request.path)") }
-                if request.matchesPath("/channel/state") { return answer(request, caller: nil, try channelState(request, call: call)) }
-                guard configuration.allowGuests else { throw .forbidden("guests are not allowed here: sign in (ALLOW_GUESTS is off)") }
-                let guest = "guest-" + SecureRandom.hex(byteCount: 8)
-                if request.matchesPath("/chat/guest-token") { return answer(request, caller: guest, try chatToken(request, caller: guest, guest: true, call: call)) }
-                return answer(request, caller: guest, try viewerToken(request, caller: guest, call: call))
-            } catch {
-                return answer(request, caller: nil, error.response)
-            }
+        guard let route = atPath.first(where: { $0.method == request.method }) else {
+            // The path exists under other methods. (On AWS, API Gateway answers these itself: 404.)
+            let allowed = atPath.map(\.method).joined(separator: ", ")
+            var refused = HTTPAPIResponse.error(405, "\(request.method) is not allowed on \(request.path): use \(allowed)")
+            refused.headers.append(("allow", allowed + ", OPTIONS"))
+            return answer(request, caller: nil, refused)
         }
-        guard let caller = request.claims[configuration.identityClaim], !caller.isEmpty else {
-            return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
+        let caller: String?
+        switch route.authorization {
+        case .none:
+            // No authorizer: the caller is nobody, whatever the request carries.
+            caller = nil
+        case .guest:
+            guard configuration.allowGuests else {
+                return answer(request, caller: nil, .error(403, "guests are not allowed here: sign in (ALLOW_GUESTS is off)"))
+            }
+            caller = "guest-" + SecureRandom.hex(byteCount: 8)
+        case .jwt:
+            guard let claim = request.claims[configuration.identityClaim], !claim.isEmpty else {
+                return answer(request, caller: nil, .error(401, "not signed in: the request carries no '\(configuration.identityClaim)' claim"))
+            }
+            // An address the user typed but never proved is not an identity (anyone could claim the owner's).
+            if configuration.identityClaim == "email", request.claims["email_verified"]?.lowercased() != "true" {
+                return answer(request, caller: nil, .error(403, "your email address is not verified: IDENTITY_CLAIM=email needs email_verified=true"))
+            }
+            caller = claim
         }
         do throws(APIFailure) {
-            if request.matches("POST", "/multihost/invite") { return answer(request, caller: caller, try invite(request, caller: caller, call: call)) }
-            if request.matches("GET", "/multihost/invites") { return answer(request, caller: caller, try pendingInvites(caller: caller, call: call)) }
-            if request.matches("POST", "/multihost/join") { return answer(request, caller: caller, try join(request, caller: caller, call: call)) }
-            if request.matches("POST", "/multihost/disconnect") || request.matches("POST", "/multihost/cancel") {
-                return answer(request, caller: caller, try revoke(request, caller: caller, call: call))
-            }
-            if request.matches("POST", "/multihost/host-token") { return answer(request, caller: caller, try hostToken(request, caller: caller, call: call)) }
-            if request.matches("POST", "/multihost/viewer-token") { return answer(request, caller: caller, try viewerToken(request, caller: caller, call: call)) }
-            if request.matches("POST", "/chat/token") { return answer(request, caller: caller, try chatToken(request, caller: caller, guest: false, call: call)) }
-            if request.matches("POST", "/chat/ban") { return answer(request, caller: caller, try ban(request, caller: caller, call: call)) }
-            if request.matches("POST", "/chat/unban") { return answer(request, caller: caller, try unban(request, caller: caller, call: call)) }
-            if request.matches("GET", "/chat/bans") { return answer(request, caller: caller, try listBans(request, caller: caller, call: call)) }
-            return answer(request, caller: caller, .error(404, "no route for \(request.method) \(request.path)"))
+            return answer(request, caller: caller, try route.handle(self, request, caller ?? "", call))
         } catch {
             return answer(request, caller: caller, error.response)
         }
@@ -138,7 +166,7 @@ public final class MultihostInviteHandler: LambdaHandler {
 
     // MARK: - Routes
 
-    private func invite(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func invite(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"userId\": …}")
         guard let invitee = try body.string("userId", maxLength: 128) else {
             throw .badRequest("userId is required: the user id of the chat user to invite")
@@ -149,8 +177,9 @@ public final class MultihostInviteHandler: LambdaHandler {
             throw .badRequest("broadcastType must be one of \(Self.broadcastTypes.joined(separator: ", ")) (StreamCat's link is /multihost/<broadcastType>/<stage>)")
         }
         let chatArn = try body.string("chatArn", maxLength: 128)
+        if let chatArn { try requireInScope(chatArn, field: "chatArn") }
         let stageArn = try stageArn(body)
-        guard invitee != caller else { throw .badRequest("userId is you: a broadcaster cannot invite themself") }
+        guard !sameIdentity(invitee, caller) else { throw .badRequest("userId is you: a broadcaster cannot invite themself") }
 
         let stage = try ownedStage(stageArn, caller: caller, doing: "invite to it", call: call)
         guard let room = stage.chatRoom(defaultRoom: configuration.defaultRoom) else {
@@ -162,33 +191,30 @@ public final class MultihostInviteHandler: LambdaHandler {
             throw .badRequest("userId and broadcastType are too long for the chat event's 1 KB of attributes")
         }
 
-        let token: IssuedParticipantToken
-        do {
-            token = try stages.issueToken(stageArn: stage.arn, userId: invitee, attributes: username.map { ["username": $0] } ?? [:],
-                                          capabilities: [.publish, .subscribe], durationMinutes: configuration.inviteDurationMinutes, call: call)
-        } catch { throw .upstream("CreateParticipantToken", error) }
+        // Only the invite is stored: the participant token is made when the invitee joins.
+        let expiresAt = now() + Int64(configuration.inviteDurationMinutes) * 60
+        let expirationTime = UTCTimestamp(epochMilliseconds: expiresAt * 1000).iso8601
         let invite = Invite(inviteeId: invitee, stageArn: stage.arn, stageName: stage.displayName, inviterId: caller,
-                            username: username, broadcastType: broadcastType, token: token.token,
-                            participantId: token.participantId, expirationTime: token.expirationTime, expiresAt: token.expiresAt)
-        do { try store.put(invite, call: call) } catch { throw .upstream("PutItem", error, hiding: token.token) }
-        let attributes = Self.eventAttributes(invitee: invitee, broadcastType: broadcastType, stage: stage, expiresAt: token.expirationTime)
+                            username: username, broadcastType: broadcastType, expirationTime: expirationTime, expiresAt: expiresAt)
+        do { try store.put(invite, call: call) } catch { throw .upstream("PutItem", error) }
+        let attributes = Self.eventAttributes(invitee: invitee, broadcastType: broadcastType, stage: stage, expiresAt: expirationTime)
         let eventId: String
         do {
             eventId = try chat.sendEvent(roomIdentifier: room, eventName: Self.chatEventName, attributes: attributes, call: call)
         } catch {
             throw .upstream("SendEvent", error, message: "the invite was saved but the chat notification could not be sent; the invitee can still find it under GET /multihost/invites")
         }
-        Log.info("invited \(invitee) to \(stage.arn) (participant \(token.participantId), until \(token.expirationTime)); \(Self.chatEventName) \(eventId) sent to \(room)")
+        Log.info("invited \(invitee) to \(stage.arn) until \(expirationTime); \(Self.chatEventName) \(eventId) sent to \(room)")
         return HTTPAPIResponse(statusCode: 201, body: .object([
-            ("userId", .string(invitee)), ("stageArn", .string(stage.arn)), ("expiresAt", .string(token.expirationTime)),
+            ("userId", .string(invitee)), ("stageArn", .string(stage.arn)), ("expiresAt", .string(expirationTime)),
         ]))
     }
 
-    private func pendingInvites(caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func pendingInvites(caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let invites: [Invite]
         do { invites = try store.invites(inviteeId: caller, call: call) } catch { throw .upstream("Query", error) }
         let current = now()
-        let listed: [JSONValue] = invites.filter { !$0.isExpired(at: current) }.map { invite in
+        let listed: [JSONValue] = invites.filter { !$0.isExpired(at: current) && !$0.revoked }.map { invite in
             var members: [(key: String, value: JSONValue)] = [
                 ("stageArn", .string(invite.stageArn)), ("stage", .string(invite.stageName)), ("inviterId", .string(invite.inviterId)),
             ]
@@ -200,28 +226,53 @@ public final class MultihostInviteHandler: LambdaHandler {
         return HTTPAPIResponse(statusCode: 200, body: .object([("invites", .array(listed))]))
     }
 
-    private func join(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    /// The invitee's participant token, made now (nothing keeps it): valid `JOIN_TOKEN_MINUTES`, never
+    /// past the invite's own expiry by more than a minute. Its participant id is recorded on the invite,
+    /// so the host can revoke it. Joining again (another device, a reload) makes another token.
+    func join(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stageArn = try stageArn(body)
         let found: Invite?
         do { found = try store.invite(inviteeId: caller, stageArn: stageArn, call: call) } catch { throw .upstream("GetItem", error) }
-        guard let invite = found else { throw .notFound("you have no invite to stage \(stageArn)") }
-        guard !invite.isExpired(at: now()) else {
-            // DynamoDB's TTL deletes lazily: tidy up now (best effort).
-            do { try store.delete(inviteeId: caller, stageArn: stageArn, call: call) } catch {
-                Log.warn("could not delete the expired invite of \(caller) to \(stageArn): \(error)")
+        guard var invite = found, !invite.revoked else { throw .notFound("you have no invite to stage \(stageArn)") }
+        let current = now()
+        guard !invite.isExpired(at: current) else {
+            // DynamoDB's TTL deletes lazily: tidy up now (best effort), unless a token made at join may still be valid.
+            if invite.liveParticipants(at: current).isEmpty {
+                do { try store.delete(inviteeId: caller, stageArn: stageArn, call: call) } catch {
+                    Log.warn("could not delete the expired invite of \(caller) to \(stageArn): \(error)")
+                }
             }
             throw .notFound("your invite to stage \(stageArn) expired at \(invite.expirationTime); ask the broadcaster for a new one")
         }
-        Log.info("\(caller) joins \(stageArn) as participant \(invite.participantId)")
+        let minutes = max(1, min(configuration.joinTokenMinutes, Int((invite.expiresAt - current) / 60)))
+        let token: IssuedParticipantToken
+        do {
+            token = try stages.issueToken(stageArn: stageArn, userId: caller, attributes: invite.username.map { ["username": $0] } ?? [:],
+                                          capabilities: [.publish, .subscribe], durationMinutes: minutes, call: call)
+        } catch { throw .upstream("CreateParticipantToken", error) }
+        invite.participants = invite.liveParticipants(at: current) + [JoinedParticipant(participantId: token.participantId, tokenExpiresAt: token.expiresAt)]
+        do { try store.put(invite, call: call) } catch {
+            // Unrecorded, the host could not revoke it: take it back (best effort) rather than hand it out.
+            do { try stages.revoke(stageArn: stageArn, participantId: token.participantId, reason: "join could not be recorded", call: call) } catch {
+                Log.warn("could not revoke unrecorded participant \(token.participantId) on \(stageArn): \(error)")
+            }
+            throw .upstream("PutItem", error, hiding: token.token)
+        }
+        Log.info("\(caller) joins \(stageArn) as participant \(token.participantId) (token until \(token.expirationTime))")
         return HTTPAPIResponse(statusCode: 200, body: .object([
-            ("token", .string(invite.token.reveal)), ("participantId", .string(invite.participantId)),
-            ("expirationTime", .string(invite.expirationTime)),
+            ("token", .string(token.token.reveal)), ("participantId", .string(token.participantId)),
+            ("expirationTime", .string(token.expirationTime)),
         ]))
     }
 
-    /// Kick or cancel: revoke the invitee's participant, then delete the invite.
-    private func revoke(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    /// Kick or cancel: revoke every participant the invitee joined as whose token may still be valid
+    /// (`DisconnectParticipant`: disconnected, and its token refused from then on), then delete the
+    /// invite. An invite nobody joined is just deleted. A participant IVS does not know
+    /// (`ResourceNotFoundException`, e.g. a token made at join but not used yet) may still hold a valid
+    /// token: then the invite stays, marked revoked (no new join), and the answer is 409 with the time
+    /// that token expires; kicking again retries, and once every such token has expired it is 204.
+    func revoke(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"userId\": …}")
         guard let invitee = try body.string("userId", maxLength: 128) else {
             throw .badRequest("userId is required: the user id of the invited participant")
@@ -230,22 +281,37 @@ public final class MultihostInviteHandler: LambdaHandler {
         let stage = try ownedStage(stageArn, caller: caller, doing: "remove its participants", call: call)
         let found: Invite?
         do { found = try store.invite(inviteeId: invitee, stageArn: stage.arn, call: call) } catch { throw .upstream("GetItem", error) }
-        guard let invite = found else { throw .notFound("\(invitee) has no invite to stage \(stage.arn)") }
+        guard var invite = found else { throw .notFound("\(invitee) has no invite to stage \(stage.arn)") }
         let kick = request.matchesPath("/multihost/disconnect")
-        do {
-            try stages.revoke(stageArn: stage.arn, participantId: invite.participantId,
-                              reason: kick ? "removed by the host" : "invite cancelled by the host", call: call)
-        } catch {
-            // Already gone (it left, or its token expired): nothing to revoke; the invite is deleted all the same.
-            if (error as? AWSError)?.serviceError?.type != "ResourceNotFoundException" { throw .upstream("DisconnectParticipant", error) }
+        let current = now()
+        var unrevoked: [JoinedParticipant] = []
+        for participant in invite.liveParticipants(at: current) {
+            do {
+                try stages.revoke(stageArn: stage.arn, participantId: participant.participantId,
+                                  reason: kick ? "removed by the host" : "invite cancelled by the host", call: call)
+            } catch {
+                guard (error as? AWSError)?.serviceError?.type == "ResourceNotFoundException" else { throw .upstream("DisconnectParticipant", error) }
+                unrevoked.append(participant)
+            }
+        }
+        if let last = unrevoked.map(\.tokenExpiresAt).max() {
+            invite.participants = unrevoked
+            invite.revoked = true
+            do { try store.put(invite, call: call) } catch { throw .upstream("PutItem", error) }
+            let until = UTCTimestamp(epochMilliseconds: last * 1000).iso8601
+            Log.warn("\(invitee) on \(stage.arn): participant(s) \(unrevoked.map(\.participantId).joined(separator: ", ")) not known to IVS; "
+                     + "their token may be valid until \(until); the invite is kept, revoked")
+            throw APIFailure(status: 409, message: "\(invitee) is not on the stage, and the token made when they joined could not be revoked: "
+                             + "it may be used until \(until). They can no longer join with this invite; kick again once they are on the stage, or after that time")
         }
         do { try store.delete(inviteeId: invitee, stageArn: stage.arn, call: call) } catch { throw .upstream("DeleteItem", error) }
-        Log.info("\(kick ? "disconnected" : "cancelled the invite of") \(invitee) (participant \(invite.participantId)) on \(stage.arn)")
+        let joined = invite.participants.map(\.participantId)
+        Log.info("\(kick ? "disconnected" : "cancelled the invite of") \(invitee) (participants: \(joined.isEmpty ? "none" : joined.joined(separator: ", "))) on \(stage.arn)")
         return HTTPAPIResponse(statusCode: 204, body: nil)
     }
 
     /// The owner's own PUBLISH+SUBSCRIBE token for their stage (StreamCat mints it when the host opens its studio).
-    private func hostToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    func hostToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
         let stage = try ownedStage(try stageArn(body), caller: caller, doing: "host it", call: call)
         let username = try body.string("username", maxLength: 128)
@@ -262,10 +328,15 @@ public final class MultihostInviteHandler: LambdaHandler {
     }
 
     /// A watch-only (SUBSCRIBE) token for a real-time viewer of a broadcaster's stage.
-    private func viewerToken(_ request: HTTPAPIRequest, caller: String, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
+    /// Guests (`guest` true) only for the stages this deployment names: `DEFAULT_STAGE_ARN` and `GUEST_STAGE_ARNS`.
+    func viewerToken(_ request: HTTPAPIRequest, caller: String, guest: Bool = false, call: AWSCallContext) throws(APIFailure) -> HTTPAPIResponse {
         let body = try APIFailure.jsonObject(request.body, expected: "{\"stageArn\": …}", allowEmpty: true)
-        let stage = try knownStage(try stageArn(body), call: call)
-        guard stage.owner(defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) != nil else {
+        let arn = try stageArn(body)
+        if guest, !(configuration.guestStages + [configuration.defaultStage].compactMap { $0 }).contains(where: { sameIdentity($0, arn) }) {
+            throw .forbidden("guests may watch this deployment's stages only (DEFAULT_STAGE_ARN, GUEST_STAGE_ARNS)")
+        }
+        let stage = try knownStage(arn, call: call)
+        guard stage.owner(tagKey: configuration.ownerTagKey, defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) != nil else {
             throw .forbidden("this stage has no owner: it is nobody's broadcast")
         }
         let token: IssuedParticipantToken
@@ -291,20 +362,34 @@ public final class MultihostInviteHandler: LambdaHandler {
     /// The stage, when `caller` owns it (`StageDetails.owner`).
     private func ownedStage(_ stageArn: String, caller: String, doing what: String, call: AWSCallContext) throws(APIFailure) -> StageDetails {
         let stage = try knownStage(stageArn, call: call)
-        guard let owner = stage.owner(defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) else {
-            throw .forbidden("this stage has no owner: tag it with 'owner' (STAGE_OWNER applies to DEFAULT_STAGE_ARN only)")
+        guard let owner = stage.owner(tagKey: configuration.ownerTagKey, defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) else {
+            throw .forbidden("this stage has no owner: tag it with '\(configuration.ownerTagKey)' (STAGE_OWNER applies to DEFAULT_STAGE_ARN only)")
         }
-        guard owner == caller else { throw .forbidden("only the stage's owner can \(what)") }
+        guard sameIdentity(owner, caller) else { throw .forbidden("only the stage's owner can \(what)") }
         return stage
     }
 
-    /// `stageArn` from the body, else `DEFAULT_STAGE_ARN`.
+    /// `stageArn` from the body (of this deployment's account and region), else `DEFAULT_STAGE_ARN`.
     func stageArn(_ body: JSONBody) throws(APIFailure) -> String {
-        guard let arn = try body.string("stageArn", maxLength: 128) ?? configuration.defaultStage else {
-            throw .badRequest("stageArn is required: no default stage is configured")
+        guard let named = try body.string("stageArn", maxLength: 128) else {
+            guard let arn = configuration.defaultStage else { throw .badRequest("stageArn is required: no default stage is configured") }
+            return arn
         }
-        if let problem = IVSConstraints.stageARNProblem(arn) { throw .badRequest("stageArn \(problem)") }
-        return arn
+        if let problem = IVSConstraints.stageARNProblem(named) { throw .badRequest("stageArn \(problem)") }
+        try requireInScope(named, field: "stageArn")
+        return named
+    }
+
+    /// 400 unless `arn` names this deployment's region and account (`MultihostInviteConfiguration`):
+    /// another account's or region's resources are none of its business, and each lookup of one would
+    /// cost a control-plane call of the account's small quota.
+    func requireInScope(_ arn: String, field: String) throws(APIFailure) {
+        if let region = configuration.region, let named = ARNScope.region(of: arn), !sameIdentity(named, region) {
+            throw .badRequest("\(field) is in region \(named): this deployment serves \(region) only")
+        }
+        if let account = configuration.account ?? invokedAccount, let named = ARNScope.account(of: arn), !sameIdentity(named, account) {
+            throw .badRequest("\(field) is in another AWS account than this deployment's")
+        }
     }
 
     /// The `StreamCat:MultihostInvite` attributes: StreamCat's `{userId, broadcastType, stage}` plus

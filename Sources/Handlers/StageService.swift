@@ -1,6 +1,7 @@
 import AWSCore
 import AWSServices
 import Essentials
+import LambdaRuntime
 
 /// What the invite flow needs to know about a stage (from `GetStage`).
 public struct StageDetails: Sendable, Equatable {
@@ -19,10 +20,11 @@ public struct StageDetails: Sendable, Equatable {
         name.isEmpty ? arn.split(separator: "/").last.map(String.init) ?? arn : name
     }
 
-    /// Who owns the stage: its `owner` tag (an empty one: nobody). `stageOwner` (STAGE_OWNER) stands in
-    /// only for the configured `defaultStage`, never for any other untagged stage of the account.
-    public func owner(defaultStage: String?, stageOwner: String?) -> String? {
-        if let tag = tags["owner"] { return tag.isEmpty ? nil : tag }
+    /// Who owns the stage: its ownership tag, `tagKey` (`OWNER_TAG_KEY`; an empty one: nobody).
+    /// `stageOwner` (STAGE_OWNER) stands in only for the configured `defaultStage`, never for any
+    /// other untagged stage of the account.
+    public func owner(tagKey: String, defaultStage: String?, stageOwner: String?) -> String? {
+        if let tag = tags[tagKey] { return tag.isEmpty ? nil : tag }
         return arn == defaultStage ? stageOwner : nil
     }
 
@@ -32,6 +34,23 @@ public struct StageDetails: Sendable, Equatable {
         let tagged = tags["chatRoomArn"].flatMap { $0.isEmpty ? nil : $0 }
         guard let room = tagged ?? defaultRoom, IVSConstraints.roomARNProblem(room) == nil else { return nil }
         return room
+    }
+}
+
+/// The tag that names a stage's or a room's owner: `OWNER_TAG_KEY`, by default `ivs-chat-events:owner`,
+/// a key of this app's own. A common key such as `owner` (cost allocation, team e-mail addresses) would
+/// make another app's resources this app's: `OWNER_TAG_KEY=owner` keeps the behaviour of versions
+/// before it, for stages and rooms already tagged so.
+public enum OwnerTag {
+    public static let defaultKey = "ivs-chat-events:owner"
+
+    /// `OWNER_TAG_KEY`, checked as IVS checks tag keys (1-128 characters, not `aws:…`).
+    public static func key(lookup: (String) -> String?) throws(InitError) -> String {
+        guard let key = lookup("OWNER_TAG_KEY") else { return defaultKey }
+        guard (1...128).contains(key.count), !key.lowercased().hasPrefix("aws:") else {
+            throw .invalidConfiguration("OWNER_TAG_KEY must be a tag key of 1-128 characters, not starting with 'aws:' (is '\(key)')")
+        }
+        return key
     }
 }
 

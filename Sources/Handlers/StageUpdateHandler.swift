@@ -19,21 +19,24 @@ public final class StageUpdateHandler: LambdaHandler {
 
     /// Configuration, read from the environment at start-up: `CHAT_ROOM_ARN` (the room of stages
     /// without a `chatRoomArn` tag), `DEFAULT_STAGE_ARN` and `STAGE_OWNER` (the owner of that stage when
-    /// it has no `owner` tag), `STAGE_CACHE_SECONDS` (0-3600, default 60).
+    /// it has no ownership tag), `OWNER_TAG_KEY` (the ownership tag, default `ivs-chat-events:owner`),
+    /// `STAGE_CACHE_SECONDS` (0-3600, default 60).
     public struct Configuration: Sendable {
         public var defaultRoom: String?
         public var defaultStage: String?
         public var stageOwner: String?
         public var stageCacheSeconds: Int
+        public var ownerTagKey: String
         /// `STATE_TABLE`: where stage tags are shared with the other functions' instances.
         public var stateTable: String?
 
         public init(defaultRoom: String? = nil, defaultStage: String? = nil, stageOwner: String? = nil, stageCacheSeconds: Int = 60,
-                    stateTable: String? = nil) {
+                    ownerTagKey: String = OwnerTag.defaultKey, stateTable: String? = nil) {
             self.defaultRoom = defaultRoom
             self.defaultStage = defaultStage
             self.stageOwner = stageOwner
             self.stageCacheSeconds = stageCacheSeconds
+            self.ownerTagKey = ownerTagKey
             self.stateTable = stateTable
         }
 
@@ -48,7 +51,7 @@ public final class StageUpdateHandler: LambdaHandler {
                 seconds = n
             }
             return Configuration(defaultRoom: try HandlerRegistry.configuredRoom(lookup: lookup), defaultStage: stage,
-                                 stageOwner: lookup("STAGE_OWNER"), stageCacheSeconds: seconds,
+                                 stageOwner: lookup("STAGE_OWNER"), stageCacheSeconds: seconds, ownerTagKey: try OwnerTag.key(lookup: lookup),
                                  stateTable: try StreamStateConfiguration.stateTable(lookup: lookup))
         }
     }
@@ -89,10 +92,10 @@ public final class StageUpdateHandler: LambdaHandler {
             if (error as? AWSError)?.serviceError?.type == "ResourceNotFoundException" { return skipped("stage \(stageArn) no longer exists") }
             throw LambdaError("IVSRealTime.GetStageFailed", "GetStage \(stageArn) failed: \(error)")
         }
-        guard let owner = stage.owner(defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) else {
-            return skipped("stage \(stageArn) has no owner: tag it with 'owner'")
+        guard let owner = stage.owner(tagKey: configuration.ownerTagKey, defaultStage: configuration.defaultStage, stageOwner: configuration.stageOwner) else {
+            return skipped("stage \(stageArn) has no owner: tag it with '\(configuration.ownerTagKey)'")
         }
-        guard detail["user_id"]?.stringValue == owner else { return skipped("a participant other than the stage's owner published or stopped") }
+        guard let publisher = detail["user_id"]?.stringValue, sameIdentity(publisher, owner) else { return skipped("a participant other than the stage's owner published or stopped") }
         guard let room = stage.chatRoom(defaultRoom: configuration.defaultRoom) else {
             return skipped("stage \(stageArn) has no chat room: tag it with 'chatRoomArn' or set CHAT_ROOM_ARN")
         }

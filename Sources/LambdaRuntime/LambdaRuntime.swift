@@ -89,6 +89,11 @@ public enum LambdaRuntime {
     }
 }
 
+#if os(Linux)
+/// glibc's `malloc_trim` (in `<malloc.h>`, which the Glibc module leaves out): gives free heap memory back to the system.
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
+
 /// One `/next` loop: takes an invocation, runs its handler, posts the outcome, again.
 final class Worker {
     private let handler: LambdaHandler
@@ -103,11 +108,18 @@ final class Worker {
         self.setsTraceEnvironment = setsTraceEnvironment
     }
 
+    /// An event at least this large is followed by `malloc_trim`: its memory goes back to the system
+    /// instead of staying with the warm process (glibc raises its thresholds after a large free).
+    static let trimAfterEventBytes = 1 << 20
+
     /// Serves until a Runtime API failure; returns the exit status.
     func run() -> Int32 {
         while true {
             do {
-                try serveOne()
+                let eventBytes = try serveOne()
+                #if os(Linux)
+                if eventBytes >= Self.trimAfterEventBytes { _ = glibcMallocTrim(0) }
+                #endif
             } catch {
                 Log.fatal("Runtime API: \(error); exiting")
                 return 1
@@ -115,8 +127,9 @@ final class Worker {
         }
     }
 
-    /// Waits for one invocation, runs the handler and posts its outcome.
-    func serveOne() throws(RuntimeAPIClient.Failure) {
+    /// Waits for one invocation, runs the handler and posts its outcome; returns the event's size.
+    @discardableResult
+    func serveOne() throws(RuntimeAPIClient.Failure) -> Int {
         let (event, context) = try client.next()
         Log.requestId = context.requestId
         if setsTraceEnvironment { Environment.set("_X_AMZN_TRACE_ID", context.traceId) }
@@ -129,7 +142,7 @@ final class Worker {
             let (type, message) = LambdaRuntime.describe(error)
             Log.error("\(type): \(message)")
             report(try client.sendError(for: context, type: type, message: message), context, what: "error report")
-            return
+            return event.count
         }
 
         switch try client.sendResponse(for: context, body: output, contentType: handler.responseContentType) {
@@ -140,6 +153,7 @@ final class Worker {
         case let outcome:
             report(outcome, context, what: "response")
         }
+        return event.count
     }
 
     /// Logs an answer Lambda did not take; the worker goes on to the next invocation either way.

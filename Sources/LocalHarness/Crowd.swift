@@ -84,7 +84,7 @@ public final class CrowdWorld: @unchecked Sendable {
         env["ALLOW_GUESTS"] = "true"
         env["AWS_LAMBDA_LOG_LEVEL"] = "WARN"
         do {
-            api = try FunctionPool(handler: "multihostInvite", count: settings.apiInstances, environment: env)
+            api = try FunctionPool(handler: "api", count: settings.apiInstances, environment: env)
             do { streams = try FunctionPool(handler: "streamStarted", count: settings.streamInstances, environment: env) } catch {
                 api.stop(); throw error
             }

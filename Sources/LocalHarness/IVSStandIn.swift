@@ -98,6 +98,19 @@ public final class IVSStandIn: @unchecked Sendable {
     private var participants: [String: Set<String>] = [:]
     private var revokedParticipants: [(stageArn: String, participantId: String, reason: String)] = []
     private var disconnectedUsers: [(room: String, userId: String, reason: String)] = []
+    private var connected: Set<String> = []
+    private var unusedAreUnknown = false
+
+    /// Whether `DisconnectParticipant` answers `ResourceNotFoundException` for a participant whose token
+    /// was issued but never used to connect (`markConnected`): what real IVS may do (issue 22, unverified).
+    /// Default false: every issued participant is known.
+    public var unusedParticipantsAreUnknown: Bool {
+        get { lock.withLock { unusedAreUnknown } }
+        set { lock.withLock { unusedAreUnknown = newValue } }
+    }
+
+    /// Records that `participantId` connected to its stage (there is no real-time media here).
+    public func markConnected(_ participantId: String) { lock.withLock { _ = connected.insert(participantId) } }
 
     /// Starts serving on 127.0.0.1:`port` (0: any free port), over HTTPS when `tls` is given.
     public init(port: Int = 0, stages: [String: StageInfo] = [:], tls: TLSServerIdentity? = nil) throws {
@@ -365,7 +378,8 @@ public final class IVSStandIn: @unchecked Sendable {
                         ("reason", IVSConstraints.lengthProblem(reason, min: 0, max: 128))]
         if let reply = Self.validationFailure(problems, realTime: true) { return reply }
         let known = lock.withLock { () -> Bool in
-            guard participants[stageArn]?.remove(participantId) != nil else { return false }
+            guard participants[stageArn]?.contains(participantId) == true, !unusedAreUnknown || connected.contains(participantId) else { return false }
+            participants[stageArn]?.remove(participantId)
             revokedParticipants.append((stageArn, participantId, reason))
             return true
         }

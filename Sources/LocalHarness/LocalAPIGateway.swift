@@ -13,6 +13,9 @@ import JSON
 ///   JWT signed with a key made for this run;
 /// - `POST /local/events` takes an EventBridge event and invokes the function whose rule matches its
 ///   `detail-type`, as EventBridge would, answering with the function's outcome.
+///
+/// `/local/*` is for the gateway's own page and local tools only (`localOnlyProblem`): another web page
+/// the developer has open must not sign in as someone or send events through it.
 public final class LocalAPIGateway: @unchecked Sendable {
     /// A function behind the gateway; invocations are handed to it one at a time.
     public final class Target: @unchecked Sendable {
@@ -79,6 +82,9 @@ public final class LocalAPIGateway: @unchecked Sendable {
     private func handle(_ request: ServerRequest) -> ServerReply {
         let path = request.path
         if path.hasPrefix("/chat/") || path.hasPrefix("/multihost/") || path.hasPrefix("/channel/") { return invokeAPI(request) }
+        if path.hasPrefix("/local/"), let (status, message) = localOnlyProblem(request) {
+            return .json(status, JSONValue.object([("message", .string(message))]).compactText)
+        }
         switch (request.method, path) {
         case ("POST", "/local/sign-in"):
             guard let body = try? JSONValue.parse(request.body), let userId = body["userId"]?.stringValue, !userId.isEmpty, userId.count <= 128 else {
@@ -96,6 +102,34 @@ public final class LocalAPIGateway: @unchecked Sendable {
         default:
             return .json(404, #"{"message":"Not Found"}"#)
         }
+    }
+
+    /// The origins of this gateway's own page: loopback, on its port.
+    var ownOrigins: [String] {
+        let port = server?.port ?? 0
+        return ["http://127.0.0.1:\(port)", "http://localhost:\(port)", "http://[::1]:\(port)"]
+    }
+
+    /// Why a `/local/*` request is refused, or nil. 403 for another origin: a browser names the page a
+    /// request comes from in `Origin` (`null` when it will not say), and only this gateway's own page
+    /// may sign in or send events. 403 for a `Host` that is not loopback (a DNS-rebound name). Without
+    /// an `Origin` (`curl`, local tools) the body must be `application/json`, which no HTML form can send.
+    func localOnlyProblem(_ request: ServerRequest) -> (status: Int, message: String)? {
+        let port = server?.port ?? 0
+        if let host = request.header("host")?.lowercased(), !["127.0.0.1:\(port)", "localhost:\(port)", "[::1]:\(port)"].contains(host) {
+            return (403, "/local/* answers requests to this gateway's loopback address only (Host: \(host))")
+        }
+        if let origin = request.header("origin") {
+            guard ownOrigins.contains(origin.lowercased()) else {
+                return (403, "/local/* answers this gateway's own page only, not \(origin)")
+            }
+            return nil
+        }
+        guard request.method == "GET" || request.header("content-type")?.lowercased().split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces) == "application/json" else {
+            return (415, "/local/* takes Content-Type: application/json")
+        }
+        return nil
     }
 
     private func invokeAPI(_ request: ServerRequest) -> ServerReply {

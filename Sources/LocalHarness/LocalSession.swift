@@ -31,7 +31,7 @@ public final class LocalSession: @unchecked Sendable {
         env["CHAT_ROOM_ARN"] = Self.demoRoom
         ivs.setRoom(Self.demoRoom, IVSStandIn.RoomInfo(name: "local-demo"))
         env["AWS_LAMBDA_LOG_LEVEL"] = "INFO"
-        multihost = handler == "multihostInvite" ? try MultihostSandbox(ivs: ivs) : nil
+        multihost = handler == "api" || handler == "multihostInvite" ? try MultihostSandbox(ivs: ivs) : nil
         // stageUpdated: the sample stage (owner and room tags) without the invites table.
         if handler == "stageUpdated" { ivs.setStage(MultihostSandbox.stageArn, MultihostSandbox.stage) }
         env.merge(multihost?.environment ?? [:]) { $1 }

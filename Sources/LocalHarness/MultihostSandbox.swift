@@ -1,7 +1,7 @@
 import Foundation
 
 /// The local world of `multihostInvite`: the IVS stand-in knowing one stage (owned, through its
-/// `owner` tag, by the broadcaster of `events/invite.json`, with a `chatRoomArn` tag) and a moto
+/// `ivs-chat-events:owner` tag, by the broadcaster of `events/invite.json`, with a `chatRoomArn` tag) and a moto
 /// DynamoDB with the invites table and the state table (channel states, shared stage and room tags). Used by `local-invoke`, the integration tests and benchmarks.
 public final class MultihostSandbox: @unchecked Sendable {
     /// The sample stage, room and users (as in `events/`).
@@ -21,7 +21,9 @@ public final class MultihostSandbox: @unchecked Sendable {
     private var reportedEvents = 0
 
     /// The sample stage as `GetStage` shows it.
-    public static let stage = IVSStandIn.StageInfo(name: stageName, tags: ["owner": broadcaster, "chatRoomArn": roomArn])
+    public static let stage = IVSStandIn.StageInfo(name: stageName, tags: [ownerTagKey: broadcaster, "chatRoomArn": roomArn])
+    /// The ownership tag the function reads by default (`OWNER_TAG_KEY`).
+    public static let ownerTagKey = "ivs-chat-events:owner"
 
     /// Adds the sample stage to `ivs` (default: a stand-in of its own) and creates `table` on `moto`
     /// (default: a server of its own; pass `MotoServer.shared()` to share one, with a table per user).
@@ -29,7 +31,7 @@ public final class MultihostSandbox: @unchecked Sendable {
         ownsIVS = ivs == nil
         self.ivs = try ivs ?? IVSStandIn()
         self.ivs.setStage(Self.stageArn, Self.stage)
-        self.ivs.setRoom(Self.roomArn, IVSStandIn.RoomInfo(name: Self.stageName, tags: ["owner": Self.broadcaster]))
+        self.ivs.setRoom(Self.roomArn, IVSStandIn.RoomInfo(name: Self.stageName, tags: [Self.ownerTagKey: Self.broadcaster]))
         ownsMoto = moto == nil
         do { self.moto = try moto ?? MotoServer() } catch { if ownsIVS { self.ivs.stop() }; throw error }
         self.table = table

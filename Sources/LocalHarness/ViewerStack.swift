@@ -47,7 +47,8 @@ public final class ViewerStack: @unchecked Sendable {
             streamFunction = try LocalFunction(handler: "streamStarted", environment: env, command: command, echoLogs: echoLogs)
             started.append(streamFunction)
             env["ALLOW_GUESTS"] = "true"
-            inviteFunction = try LocalFunction(handler: "multihostInvite", environment: env, command: command, echoLogs: echoLogs)
+            env["GUEST_STAGE_ARNS"] = MultihostSandbox.stageArn  // the page's stage: guests may watch it
+            inviteFunction = try LocalFunction(handler: "api", environment: env, command: command, echoLogs: echoLogs)
             started.append(inviteFunction)
             stageFunction = try LocalFunction(handler: "stageUpdated", environment: env, command: command, echoLogs: echoLogs)
             started.append(stageFunction)

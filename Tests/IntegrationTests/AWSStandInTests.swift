@@ -37,7 +37,7 @@ struct Fixture {
 
     init(secret: String = IVSStandIn.secretAccessKey, region: String = IVSStandIn.region,
          baseDelay: Int64 = 100, maxAttempts: Int = 3) throws {
-        standIn = try IVSStandIn(stages: [Self.stage: .init(name: "studio-1", tags: ["owner": "u-42", "env": "test"], activeSessionId: "st-1")])
+        standIn = try IVSStandIn(stages: [Self.stage: .init(name: "studio-1", tags: ["ivs-chat-events:owner": "u-42", "env": "test"], activeSessionId: "st-1")])
         keptAliveLock.withLock { [standIn] in keptAlive.append(standIn) }
         let env = standIn.environment
         let configuration = AWSClientConfiguration(
@@ -83,7 +83,7 @@ struct Fixture {
         #expect(abs(expires - (Int64(Date().timeIntervalSince1970) + 3600)) < 120)
         #expect(!"\(t)".contains(t.token.reveal))
         let stage = try f.realTime.getStage(arn: Fixture.stage, deadline: f.farDeadline)
-        #expect(stage == Stage(arn: Fixture.stage, name: "studio-1", activeSessionId: "st-1", tags: ["owner": "u-42", "env": "test"]))
+        #expect(stage == Stage(arn: Fixture.stage, name: "studio-1", activeSessionId: "st-1", tags: ["ivs-chat-events:owner": "u-42", "env": "test"]))
         do {
             _ = try f.realTime.getStage(arn: "arn:aws:ivs:us-east-1:123456789012:stage/Unknown1", deadline: f.farDeadline)
             Issue.record("expected ResourceNotFoundException")

@@ -46,7 +46,7 @@ import Testing
         #expect(refused.status == 403, "\(refused.raw)")
         #expect(refused.body["message"]?.stringValue?.contains("ALLOW_GUESTS") == true)
 
-        let on = try Fixture(env: ["CHAT_ROOM_ARN": S.roomArn, "ALLOW_GUESTS": "true"])
+        let on = try Fixture(env: ["CHAT_ROOM_ARN": S.roomArn, "ALLOW_GUESTS": "true", "GUEST_STAGE_ARNS": S.stageArn])
         let first = try on.call("POST", "/chat/guest-token", body: "{}", caller: nil)
         let second = try on.call("POST", "/chat/guest-token", body: nil, caller: nil)
         #expect(first.status == 200 && second.status == 200, "\(first.raw) \(second.raw)")

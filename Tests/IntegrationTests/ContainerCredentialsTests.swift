@@ -85,6 +85,18 @@ import Testing
         #expect(AWSCredentialsProvider.containerURLProblem("http://127.0.0.1:9001/2021-04-23/credentials") == nil)
         #expect(AWSCredentialsProvider.containerURLProblem("http://169.254.170.23/v1/credentials") == nil)
         #expect(AWSCredentialsProvider.containerURLProblem("https://creds.example/x") == nil)
+        // Issue 22: a host that only starts like a loopback address, and userinfo hiding the real host.
+        for refused in ["http://127.0.0.1@attacker.example/", "http://127.attacker.example/", "http://127.0.0.1.attacker.example/x",
+                        "http://localhost@attacker.example:80/", "https://user@creds.example/x", "http://127.0.0.256/",
+                        "http://127.1/", "http://[::1]@attacker.example/", "http://169.254.170.2.attacker.example/",
+                        "http://attacker.example/#@127.0.0.1", "http://127.0.0.1:80x/"] {
+            #expect(AWSCredentialsProvider.containerURLProblem(refused) != nil, "\(refused)")
+        }
+        for allowed in ["http://127.0.0.1/x", "http://127.9.8.7:1234/x", "http://localhost:9001/", "http://LOCALHOST/",
+                        "http://[::1]:80/creds", "http://[fd00:ec2::23]/v1", "http://169.254.170.2/v2/credentials/abc",
+                        "http://127.0.0.1?x=1"] {
+            #expect(AWSCredentialsProvider.containerURLProblem(allowed) == nil, "\(allowed)")
+        }
         #expect(throws: AWSConfigurationError.self) {
             try AWSCredentialsProvider.resolve(lookup: { ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://example.com/creds"][$0] })
         }

@@ -31,7 +31,7 @@ import Testing
         let build = try Self.run(["scripts/sam-build.sh"])
         try #require(build.status == 0, "\(build.output)")
         let artifact = Self.root + "/.aws-sam/build/StreamFunction"
-        #expect(FileManager.default.isExecutableFile(atPath: Self.root + "/.aws-sam/build/InviteFunction/bootstrap"))
+        #expect(FileManager.default.isExecutableFile(atPath: Self.root + "/.aws-sam/build/ApiFunction/bootstrap"))
 
         // The zip of one function stays under 10 MB.
         let zip = NSTemporaryDirectory() + "ivs-chat-events-\(getpid()).zip"

@@ -157,7 +157,8 @@ import Testing
     /// Hands an EventBridge event to the stack, as the rule would; the function must answer. Returns its answer.
     @discardableResult
     static func deliver(_ event: String, to stack: ViewerStack) throws -> JSONValue {
-        let answer = try CurlConnection().perform(HTTPRequest(method: "POST", url: stack.url + "/local/events", body: Array(event.utf8)))
+        let answer = try CurlConnection().perform(HTTPRequest(method: "POST", url: stack.url + "/local/events",
+                                                                  headers: [("content-type", "application/json")], body: Array(event.utf8)))
         let outcome = try JSONValue.parse(answer.body)
         #expect(outcome["outcome"] == .string("response"), "\(answer.text)")
         return outcome["response"] ?? .null
@@ -234,6 +235,9 @@ extension JSONValue {
         let browser = try Browser(driver: try Browser.Driver(), name: "core")
         try browser.open(stack.url + "/")
         #expect(browser.wait(until: "window.ViewerCore"))
+        // The page's Content-Security-Policy is in force: an injected inline script does not run.
+        let injected = try browser.run("const s = document.createElement('script'); s.textContent = 'window.injected = 1'; document.head.appendChild(s); return window.injected === 1")
+        #expect(injected == .bool(false))
         let page = (try browser.run(Self.script).stringValue ?? "").split(separator: "\n").map(String.init)
         let swift = Self.swiftLines()
         #expect(page.count == swift.count && page.count > 100)

@@ -136,8 +136,8 @@ final class FakeInviteStore: InviteStoring {
     var configuration = MultihostInviteConfiguration(table: "invites")
 
     init() {
-        stages.stages[Self.stage] = StageDetails(arn: Self.stage, name: "demo", tags: ["owner": "host", "chatRoomArn": Self.room])
-        rooms.rooms[Self.room] = ChatRoomDetails(arn: Self.room, name: "demo", tags: ["owner": "host"])
+        stages.stages[Self.stage] = StageDetails(arn: Self.stage, name: "demo", tags: [OwnerTag.defaultKey: "host", "chatRoomArn": Self.room])
+        rooms.rooms[Self.room] = ChatRoomDetails(arn: Self.room, name: "demo", tags: [OwnerTag.defaultKey: "host"])
     }
 
     func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler {
@@ -161,11 +161,11 @@ final class FakeInviteStore: InviteStoring {
         #expect(result.status == 201)
         #expect(result.body == .object([("userId", .string("guest")), ("stageArn", .string(Self.stage)),
                                         ("expiresAt", .string("2026-01-01T01:00:00Z"))]))
-        #expect(stages.issued.count == 1)
-        #expect(stages.issued[0].userId == "guest" && stages.issued[0].attributes == ["username": "Guest"] && stages.issued[0].minutes == 60)
+        // No token yet: one is made when the invitee joins (issue 22).
+        #expect(stages.issued.isEmpty)
         let stored = try #require(store.items["guest \(Self.stage)"])
-        #expect(stored.token.reveal == "SECRET-TOKEN-1" && stored.inviterId == "host" && stored.stageName == "demo")
-        #expect(stored.expiresAt == Self.expiry && stored.participantId == "participant1")
+        #expect(stored.inviterId == "host" && stored.stageName == "demo" && stored.username == "Guest")
+        #expect(stored.expiresAt == Self.expiry && stored.participants.isEmpty && !stored.revoked)
         #expect(chat.sent.count == 1)
         #expect(chat.sent[0].room == Self.room && chat.sent[0].name == "StreamCat:MultihostInvite")
         #expect(chat.sent[0].attributes == ["userId": "guest", "broadcastType": "realtime", "stage": "demo",
@@ -183,7 +183,8 @@ final class FakeInviteStore: InviteStoring {
         #expect(chat.sent[0].attributes["stage"] == "AbCdEfGh1234")
         // StreamCat's link is /multihost/<broadcastType>/<stage>: never "null".
         #expect(chat.sent[0].attributes["broadcastType"] == "realtime")
-        #expect(stages.issued[0].attributes.isEmpty)
+        #expect(send("POST", "/multihost/join", body: nil, caller: "guest").status == 200)
+        #expect(stages.issued.first?.attributes.isEmpty == true, "no username: no attribute on the token made at join")
     }
 
     @Test func broadcastTypeIsOneOfStreamCats() {
@@ -191,7 +192,7 @@ final class FakeInviteStore: InviteStoring {
         #expect(chat.sent.last?.attributes["broadcastType"] == "lowlatency")
         let bad = invite(#"{"userId":"guest","broadcastType":"video","stageArn":"$STAGE"}"#)
         #expect(bad.status == 400 && bad.body["message"]?.stringValue?.contains("realtime, lowlatency") == true)
-        #expect(chat.sent.count == 1 && stages.issued.count == 1)
+        #expect(chat.sent.count == 1 && store.items.count == 1)
     }
 
     /// Kick (after joining) and cancel (before): the participant is revoked, the invite deleted, and
@@ -228,6 +229,7 @@ final class FakeInviteStore: InviteStoring {
         #expect(store.items.isEmpty)
         // Any other failure keeps the invite (so the host can try again) and says which call failed.
         #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 201)
+        #expect(send("POST", "/multihost/join", body: #"{"stageArn":"\#(Self.stage)"}"#, caller: "guest").status == 200)
         stages.revokeFailure = AWSError.service(AWSServiceError(service: "ivs-realtime", operation: "DisconnectParticipant",
                                                                 type: "AccessDeniedException", message: "no", status: 403, requestId: nil, attempts: 1))
         let failed = send("POST", "/multihost/cancel", body: #"{"userId":"guest","stageArn":"\#(Self.stage)"}"#)
@@ -267,7 +269,7 @@ final class FakeInviteStore: InviteStoring {
     }
 
     @Test func noOwnerAnywhereFailsClosed() {
-        stages.stages[Self.stage]?.tags["owner"] = nil
+        stages.stages[Self.stage]?.tags[OwnerTag.defaultKey] = nil
         let result = invite(#"{"userId":"guest","stageArn":"$STAGE"}"#)
         #expect(result.status == 403)
         #expect(result.body["message"]?.stringValue?.contains("STAGE_OWNER") == true)
@@ -285,7 +287,7 @@ final class FakeInviteStore: InviteStoring {
     }
 
     @Test func anEmptyOwnerTagMeansNobody() {
-        stages.stages[Self.stage]?.tags["owner"] = ""
+        stages.stages[Self.stage]?.tags[OwnerTag.defaultKey] = ""
         configuration.defaultStage = Self.stage
         configuration.stageOwner = "host"
         #expect(invite(#"{"userId":"guest","stageArn":"$STAGE"}"#).status == 403)
@@ -419,7 +421,9 @@ final class FakeInviteStore: InviteStoring {
         let unknown = send("GET", "/elsewhere")
         #expect(unknown.status == 404)
         #expect(unknown.response.headers.first { $0.key == "access-control-allow-origin" }?.value == "https://app.example.com")
-        #expect(send("DELETE", "/multihost/invite").status == 404)
+        let wrongMethod = send("DELETE", "/multihost/invite")
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.response.headers.first { $0.key == "allow" }?.value == "POST, OPTIONS")
         #expect(send("OPTIONS", "/multihost/invite", caller: nil).status == 204)
         // Behind a stage or base path, with a trailing slash.
         #expect(send("GET", "/prod/api/multihost/invites/", caller: "guest").status == 200)
@@ -521,13 +525,17 @@ func base64(_ text: String) -> String {
 
     @Test func inviteItemRoundTrip() {
         let invite = Invite(inviteeId: "guest", stageArn: MultihostInviteHandlerTests.stage, stageName: "demo", inviterId: "host",
-                            username: nil, broadcastType: "video", token: Secret("s3cr3t"), participantId: "p",
-                            expirationTime: "2026-01-01T01:00:00Z", expiresAt: 1_767_229_200)
+                            username: nil, broadcastType: "video", expirationTime: "2026-01-01T01:00:00Z", expiresAt: 1_767_229_200,
+                            participants: [JoinedParticipant(participantId: "p", tokenExpiresAt: 1_767_226_200)], revoked: true)
         let item = DynamoDBInviteStore.item(invite)
         #expect(DynamoDBValue.int64(from: item["expiresAt"]) == 1_767_229_200)
-        #expect(item["username"] == nil)
+        #expect(item["username"] == nil && item["token"] == nil)
         #expect(DynamoDBInviteStore.invite(from: item) == invite)
-        #expect("\(invite)".contains("s3cr3t") == false)
+        var fresh = invite
+        fresh.participants = []
+        fresh.revoked = false
+        #expect(DynamoDBInviteStore.item(fresh)["participants"] == nil && DynamoDBInviteStore.item(fresh)["revoked"] == nil)
+        #expect(DynamoDBInviteStore.invite(from: DynamoDBInviteStore.item(fresh)) == fresh)
     }
 }
 
@@ -609,6 +617,7 @@ extension MultihostInviteHandlerTests {
         #expect(chatToken(caller: nil, path: "/chat/guest-token").status == 403)
         #expect(chatToken(caller: nil, path: "/multihost/guest-viewer-token").status == 403)
         configuration.allowGuests = true
+        configuration.guestStages = [Self.stage]
         let handler = handler()
         let guest = chatToken(caller: "host", claims: ["username": "H"], path: "/chat/guest-token", to: handler)
         #expect(guest.status == 200)
@@ -619,7 +628,7 @@ extension MultihostInviteHandlerTests {
         let watch = chatToken(#"{"stageArn":"\#(Self.stage)"}"#, caller: nil, path: "/multihost/guest-viewer-token", to: handler)
         #expect(watch.status == 200 && stages.capabilities.last == [.subscribe] && stages.issued.last?.userId.hasPrefix("guest-") == true)
         let get = HTTPAPIRequest(method: "GET", path: "/chat/guest-token")
-        #expect(handler.respond(to: get, call: AWSCallContext(deadline: Int64.max / 2)).statusCode == 404)
+        #expect(handler.respond(to: get, call: AWSCallContext(deadline: Int64.max / 2)).statusCode == 405, "the route exists under POST only")
     }
 
     @Test func chatConfigurationFromEnvironment() throws {

@@ -30,6 +30,18 @@ import Testing
         #expect(json["requestId"] == nil)
     }
 
+    /// A value with a line break or a terminal escape cannot forge a line of its own (issue 22).
+    @Test func textLinesEscapeControlCharacters() {
+        let forged = "bob\n2026-01-01T00:00:00.000Z INFO invited admin\r\u{1B}[2K\u{7F}\u{85}\u{2028}\tend"
+        let text = Log.formatLine(level: .info, message: "by \(forged)", requestId: "r\n1", format: .text, timestamp: "2026-01-01T00:00:00.000Z")
+        #expect(text == #"2026-01-01T00:00:00.000Z r\n1 INFO by bob\n2026-01-01T00:00:00.000Z INFO invited admin\r\u{1B}[2K\u{7F}\u{85}\u{2028}\tend"#)
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+        // Nothing to escape: the message as it is (a backslash too), and JSON lines keep the message exact.
+        #expect(Log.formatLine(level: .info, message: #"C:\path é"#, requestId: nil, format: .text, timestamp: "t") == #"t INFO C:\path é"#)
+        let json = try? JSONValue.parse(Log.formatLine(level: .info, message: forged, requestId: nil, format: .json, timestamp: "t"))
+        #expect(json?["message"] == .string(forged))
+    }
+
     @Test(arguments: [("warn", Log.Level.warn), ("WARNING", .warn), ("Debug", .debug), ("FATAL", .fatal)])
     func levelNames(_ name: String, _ level: Log.Level) {
         #expect(Log.Level(name: name) == level)

@@ -30,7 +30,7 @@ final class CheckingChat: ChatEventSending {
 /// IVS real-time: any stage ARN exists, owned by the sample events' user, its room tagged.
 final class Stages: StageService {
     func stageDetails(arn: String, call: AWSCallContext) throws -> StageDetails {
-        StageDetails(arn: arn, name: "fuzz-stage", tags: ["owner": "11111111-aaaa-4aaa-8aaa-111111111111", "chatRoomArn": room])
+        StageDetails(arn: arn, name: "fuzz-stage", tags: [OwnerTag.defaultKey: "11111111-aaaa-4aaa-8aaa-111111111111", "chatRoomArn": room])
     }
     func issueToken(stageArn: String, userId: String, attributes: [String: String], capabilities: [ParticipantCapability],
                     durationMinutes: Int, call: AWSCallContext) throws -> IssuedParticipantToken {

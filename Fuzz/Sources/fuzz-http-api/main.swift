@@ -5,7 +5,10 @@
 // call is made and the answer is 401, 404 or 204; every owner-only action is taken for the stage's
 // owner only, every caller-scoped lookup is for the caller); base64 decoding is exact (decode ∘ encode
 // is the identity, and what decodes re-encodes to its input up to padding, line breaks and alphabet);
-// the answer is a well-formed HTTP API response; bad events are `Event.…` function errors.
+// the answer is a well-formed HTTP API response; bad events are `Event.…` function errors; a body
+// over MultihostInviteHandler.maxBodyBytes (or an event over maxEventBytes) is 413 and costs no AWS
+// call, and a body within it never is (each input is also sent as a body sized around the limit);
+// no stored invite carries a participant token, and one is made only for the owner or the invitee.
 import AWSCore
 import AWSServices
 import Essentials
@@ -42,7 +45,7 @@ final class Stages: StageService {
                                                    message: "no stage", status: 404, requestId: nil, attempts: 1))
         }
         return StageDetails(arn: arn, name: arn.hasSuffix("Unowned") ? "" : "demo",
-                            tags: arn.hasSuffix("Unowned") ? ["chatRoomArn": room] : ["owner": owner, "chatRoomArn": room])
+                            tags: arn.hasSuffix("Unowned") ? ["chatRoomArn": room] : [OwnerTag.defaultKey: owner, "chatRoomArn": room])
     }
     func issueToken(stageArn: String, userId: String, attributes: [String: String], capabilities: [ParticipantCapability],
                     durationMinutes: Int, call: AWSCallContext) throws -> IssuedParticipantToken {
@@ -66,8 +69,8 @@ final class Store: InviteStoring {
         calls.lookups.append(inviteeId)
         guard inviteeId == guest else { return nil }
         return Invite(inviteeId: guest, stageArn: stageArn, stageName: "demo", inviterId: owner, username: nil, broadcastType: "realtime",
-                      token: Secret("fuzz-participant-token"), participantId: "p-1", expirationTime: "2026-01-01T01:00:00Z",
-                      expiresAt: now + 3600)
+                      expirationTime: "2026-01-01T01:00:00Z", expiresAt: now + 3600,
+                      participants: [JoinedParticipant(participantId: "p-1", tokenExpiresAt: now + 600)])
     }
     func invites(inviteeId: String, call: AWSCallContext) throws -> [Invite] {
         calls.all.append("Query")
@@ -93,7 +96,7 @@ final class Rooms: ChatRoomService {
     init(_ calls: Calls) { self.calls = calls }
     func roomDetails(arn: String, call: AWSCallContext) throws -> ChatRoomDetails {
         calls.all.append("GetRoom")
-        return ChatRoomDetails(arn: arn, name: "demo", tags: ["owner": owner])
+        return ChatRoomDetails(arn: arn, name: "demo", tags: [OwnerTag.defaultKey: owner])
     }
     func issueChatToken(roomArn: String, userId: String, capabilities: [ChatCapability], sessionMinutes: Int,
                         attributes: [String: String], call: AWSCallContext) throws -> ChatToken {
@@ -166,6 +169,7 @@ func claimText(_ value: JSONValue) -> String? {
     switch value {
     case let .string(s): return s
     case let .number(n): return n
+    case let .bool(b): return b ? "true" : "false"
     default: return nil
     }
 }
@@ -197,6 +201,8 @@ func checkHandler(_ payload: [UInt8], event: JSONValue?, request: HTTPAPIRequest
                                                     allowGuests: true),
         stages: Stages(calls), store: Store(calls), chat: Chat(calls), rooms: Rooms(calls), channelStates: Channels(calls), now: { now })
     let answer: [UInt8]
+    let oversized = payload.count > MultihostInviteHandler.maxEventBytes
+        || event.map { HTTPAPIRequest.bodySize(of: $0) > MultihostInviteHandler.maxBodyBytes } == true
     do { answer = try handler.handle(payload, context: context) } catch let error as LambdaError {
         check(error.errorType.hasPrefix("Event."), "multihostInvite failed with \(error.errorType)")
         check(request == nil, "a readable request failed: \(error)")
@@ -204,9 +210,21 @@ func checkHandler(_ payload: [UInt8], event: JSONValue?, request: HTTPAPIRequest
     } catch {
         fatalError("property violated: multihostInvite threw \(type(of: error))")
     }
+    // Bounded bodies: over the limit, 413 before anything else (no AWS call); within it, never 413.
+    if oversized {
+        check((try? JSONValue.parse(answer))?["statusCode"]?.intValue == 413, "an oversized request was not answered 413")
+        check(calls.all.isEmpty, "an oversized request made AWS calls \(calls.all)")
+        return
+    }
     guard let event, let request else { fatalError("property violated: an unreadable event was answered") }
     guard let response = try? JSONValue.parse(answer), let status = response["statusCode"]?.intValue,
           response["headers"]?.objectValue != nil else { fatalError("property violated: malformed answer") }
+    check(status != 413, "a body within the limit was answered 413")
+    // No participant token at rest.
+    for invite in calls.puts {
+        let item = DynamoDBInviteStore.item(invite)
+        check(item["token"] == nil && !item.values.contains { $0.compactText.contains("fuzz-participant-token") }, "a token in a stored invite")
+    }
     if let body = response["body"] {
         check((try? JSONValue.parse(body.stringValue ?? "")) != nil, "the answer's body is not JSON text")
     }
@@ -233,7 +251,8 @@ func checkHandler(_ payload: [UInt8], event: JSONValue?, request: HTTPAPIRequest
     check(request.claims["sub"] == sub, "the caller is not the JWT's sub")
     for token in calls.tokens {
         if token.capabilities.contains(.publish) {
-            check(sub == owner, "a publishing token issued at the request of \(sub), not the owner")
+            // The owner's host token, or the invitee's own token made at join (only `guest` has an invite here).
+            check((sub == owner || sub == guest) && token.userId == sub, "a publishing token for \(token.userId) at the request of \(sub)")
         } else {
             check(token.userId == sub, "a viewer token for \(token.userId) at the request of \(sub)")
         }
@@ -242,7 +261,9 @@ func checkHandler(_ payload: [UInt8], event: JSONValue?, request: HTTPAPIRequest
         check(t.userId == sub, "a chat token for \(t.userId) at the request of \(sub)")
         check(sub == owner || t.capabilities == [.sendMessage], "moderation for \(sub), not the room's owner")
     }
-    for invite in calls.puts { check(invite.inviterId == sub && sub == owner, "an invite stored by \(invite.inviterId) for caller \(sub)") }
+    for invite in calls.puts {
+        check((invite.inviterId == sub && sub == owner) || (invite.inviteeId == sub && sub == guest), "an invite stored for caller \(sub)")
+    }
     check(calls.revokes == 0 || sub == owner, "a participant revoked at the request of \(sub)")
     for id in calls.listings { check(id == sub, "invites of \(id) listed for \(sub)") }
     for id in calls.lookups { check(id == sub || sub == owner, "the invite of \(id) read for \(sub)") }
@@ -262,6 +283,33 @@ func run(_ bytes: UnsafeBufferPointer<UInt8>) {
     let event = try? JSONValue.parse(payload)
     let request = event.flatMap(checkRequest)
     checkHandler(payload, event: event, request: request)
+    checkBodyLimit(payload)
+}
+
+/// The input as the body of a well-formed event to a route the first byte picks, repeated to a size
+/// around the limit (limit - 64 … limit + 191, from the second byte), base64-encoded or not: 413
+/// exactly when it is over the limit (`checkHandler`'s properties).
+func checkBodyLimit(_ payload: [UInt8]) {
+    guard payload.count >= 3 else { return }
+    let routes = ["/channel/state", "/chat/guest-token", "/multihost/guest-viewer-token", "/multihost/invite", "/multihost/join", "/chat/token"]
+    let target = MultihostInviteHandler.maxBodyBytes - 64 + Int(payload[1])
+    let unit = Array(payload.dropFirst(3))
+    guard !unit.isEmpty else { return }
+    var bytes: [UInt8] = []
+    while bytes.count < target { bytes += unit }
+    let base64 = payload[2] & 1 == 1
+    let text = String(decoding: bytes.prefix(target), as: UTF8.self)
+    let body = base64 ? String(decoding: encode(Array(text.utf8)), as: UTF8.self) : text
+    var members: [(key: String, value: JSONValue)] = [
+        ("rawPath", .string(routes[Int(payload[0]) % routes.count])),
+        ("requestContext", .object([("http", .object([("method", .string("POST"))])),
+                                    ("authorizer", .object([("jwt", .object([("claims", .object([("sub", .string(owner))]))]))]))])),
+        ("body", .string(body)), ("isBase64Encoded", .bool(base64)),
+    ]
+    if payload[2] & 2 == 2 { members.removeAll { $0.key == "requestContext" }; members.append(("requestContext", .object([("http", .object([("method", .string("POST"))]))]))) }
+    let event = JSONValue.object(members)
+    let serialized = event.serialized()
+    checkHandler(serialized, event: event, request: checkRequest(event))
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
