@@ -55,7 +55,7 @@ import Testing
 
     @Test func everySourceDeclaresExactlyTheTablesRoutes() throws {
         let sources = try Self.declared()
-        #expect(Self.table().count == 11)
+        #expect(Self.table().count == 14)
         #expect(Self.drift(sources).isEmpty, "\(Self.drift(sources))")
     }
 
