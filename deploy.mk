@@ -1,14 +1,14 @@
 # deploy.mk: packaging and deployment targets; the top-level Makefile does `include deploy.mk`.
 # Scripts hold the logic (scripts/*.sh); these targets stay thin.
 
-DEPLOY_FUNCTIONS := StreamFunction ApiFunction StageFunction
+DEPLOY_FUNCTIONS := StreamFunction ApiFunction StageFunction ReviewFunction
 DEPLOY_ARTIFACT  ?= build/lambda
 
-.PHONY: build-StreamFunction build-ApiFunction build-StageFunction package zip sam-venv lint-template sam-build sam-deploy empty-root-run
+.PHONY: build-StreamFunction build-ApiFunction build-StageFunction build-ReviewFunction package zip sam-venv lint-template sam-build sam-deploy empty-root-run
 
 # SAM's makefile builder (`sam build`) runs these with ARTIFACTS_DIR set. One binary serves both
 # functions (_HANDLER picks the handler); the second Swift build is a no-op.
-build-StreamFunction build-ApiFunction build-StageFunction:
+build-StreamFunction build-ApiFunction build-StageFunction build-ReviewFunction:
 	scripts/package-lambda.sh "$(ARTIFACTS_DIR)"
 
 # build/lambda/ (the package) and build/<Function>.zip for each function, with sizes.

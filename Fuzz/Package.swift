@@ -5,7 +5,7 @@ import PackageDescription
 // scripts/fuzz.sh (`make fuzz`) with `--sanitize fuzzer --sanitize address`; each target is an
 // executable whose `LLVMFuzzerTestOneInput` checks properties, trapping on any violation.
 let targets = ["fuzz-json", "fuzz-eventbridge", "fuzz-http-api", "fuzz-runtime-headers", "fuzz-aws-error",
-               "fuzz-credentials", "fuzz-config"]
+               "fuzz-credentials", "fuzz-config", "fuzz-review"]
 
 let package = Package(
     name: "ivs-chat-events-fuzz",

@@ -19,7 +19,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"fuzz-json fuzz-eventbridge fuzz-http-api fuzz-runtime-headers fuzz-aws-error fuzz-credentials fuzz-config"}
+targets=${FUZZ_TARGETS:-"fuzz-json fuzz-eventbridge fuzz-http-api fuzz-runtime-headers fuzz-aws-error fuzz-credentials fuzz-config fuzz-review"}
 sanitizers=${FUZZ_SANITIZERS:-fuzzer,address}
 scratch=.build-fuzz
 work=.fuzz

@@ -18,7 +18,7 @@ sam=$(scripts/sam-venv.sh)
 "$sam" build --build-in-source --template-file template.yaml "$@" \
   || { echo "sam-build: sam build failed" >&2; exit 1; }
 
-for fn in StreamFunction ApiFunction StageFunction; do
+for fn in StreamFunction ApiFunction StageFunction ReviewFunction; do
   art=.aws-sam/build/$fn
   [[ -x $art/bootstrap ]] || { echo "sam-build: $art/bootstrap missing or not executable" >&2; exit 1; }
   [[ -d $art/lib ]] || { echo "sam-build: $art/lib missing" >&2; exit 1; }

@@ -1,6 +1,8 @@
 // The viewer's side of ivs-chat-events: connect to the chat room, start the player when the
 // broadcast goes live (STREAM_STARTED), stop it when it ends (STREAM_ENDED), and show a "join"
-// toast to the one user a multihost invite (StreamCat:MultihostInvite) is addressed to.
+// toast to the one user a multihost invite (StreamCat:MultihostInvite) is addressed to; chat: send
+// (signed in: the token has SEND_MESSAGE; guests only read) and see messages, as text, never HTML;
+// the room's owner (the token answer's isAdmin) gets a "ban" button beside other users' messages.
 // Plain browser JavaScript, no build step. Settings come from config.js (window.IVS_CHAT_EVENTS_CONFIG);
 // the decisions (backoff, Retry-After, ordering of state answers and events) are in viewer-core.js.
 "use strict";
@@ -28,6 +30,13 @@ const viewer = {
   startsFromState: 0,    // times the player started from /channel/state (opened or reconnected mid-broadcast)
   stopsFromState: 0,     // times the player stopped from /channel/state (a Stream End sent while disconnected)
   joined: false,
+  canSend: false,        // our chat token has SEND_MESSAGE (signed in); guests only read
+  isAdmin: false,        // we own the room: "ban" beside other users' messages
+  messages: 0,           // chat MESSAGE frames received
+  sent: 0,               // messages we sent
+  refused: 0,            // our messages the room refused (ERROR frames: 406 denied by review, 403, …)
+  bans: 0,               // bans we issued that the API accepted
+  banButtons: 0,         // "ban" buttons shown
 };
 window.viewer = viewer;
 
@@ -112,6 +121,9 @@ async function connect() {
     return reconnectLater(`no chat token (${error.message})`, error.retryAfter);
   }
   viewer.userId = chat.userId;
+  viewer.canSend = Array.isArray(chat.capabilities) && chat.capabilities.includes("SEND_MESSAGE");
+  viewer.isAdmin = chat.isAdmin === true;
+  $("send").hidden = !viewer.canSend;
   if (viewer.signedIn || !$("identity").textContent) {
     $("identity").textContent = viewer.signedIn ? `signed in as ${chat.userId}` : "guest";
   }
@@ -134,6 +146,7 @@ async function connect() {
     return reconnectLater(`cannot connect to chat (${error.message})`, null);
   }
   socket.onopen = () => {
+    chatSocket = socket;
     viewer.connected = true;
     viewer.connects += 1;
     connectFailures = 0;
@@ -147,8 +160,13 @@ async function connect() {
     try { frame = JSON.parse(message.data); } catch { return; }
     // {"Type":"EVENT","Id":…,"RequestId":…,"EventName":…,"Attributes":{…},"SendTime":…}
     if (frame.Type === "EVENT") onChatEvent(frame.EventName, frame.Attributes || {});
+    // {"Type":"MESSAGE","Id","RequestId","Content","Attributes","Sender":{"UserId","Attributes"},"SendTime"}
+    else if (frame.Type === "MESSAGE") onChatMessage(frame);
+    // {"Type":"ERROR","ErrorCode","ErrorMessage","Id","RequestId"}: 406 when the review denied our message.
+    else if (frame.Type === "ERROR") onChatError(frame);
   };
   socket.onclose = () => {
+    if (chatSocket === socket) chatSocket = null;
     // Session over, network gone, or the token refused: reconnect with a new token.
     viewer.connected = false;
     reconnectLater("chat disconnected", null);
@@ -345,6 +363,64 @@ $("join").onclick = async () => {
 };
 
 $("dismiss").onclick = () => { $("toast").hidden = true; };
+
+// ---- Chat messages --------------------------------------------------------------------------
+
+let chatSocket = null;   // the open chat connection, for sending
+
+function onChatMessage(frame) {
+  viewer.messages += 1;
+  const sender = frame.Sender || {};
+  const item = document.createElement("li");
+  const name = document.createElement("span");
+  name.className = "sender";
+  name.textContent = (sender.Attributes && sender.Attributes.username) || sender.UserId || "?";
+  const text = document.createElement("span");
+  text.className = "text";
+  text.textContent = String(frame.Content ?? "");   // text, never HTML
+  item.append(name, text);
+  if (viewer.isAdmin && sender.UserId && String(sender.UserId) !== String(viewer.userId)) {
+    const ban = document.createElement("button");
+    ban.type = "button";
+    ban.className = "ban";
+    ban.textContent = "ban";
+    ban.title = `ban ${sender.UserId} from this room`;
+    ban.onclick = () => banUser(String(sender.UserId), ban);
+    item.append(ban);
+    viewer.banButtons += 1;
+  }
+  $("messages").append(item);
+  item.scrollIntoView({ block: "nearest" });
+}
+
+function onChatError(frame) {
+  viewer.refused += 1;
+  const why = frame.ErrorCode === 406 ? "not delivered" : `refused (${frame.ErrorCode})`;
+  $("chat-note").textContent = `Your message was ${why}: ${frame.ErrorMessage || "no reason given"}`;
+}
+
+async function banUser(userId, button) {
+  button.disabled = true;
+  try {
+    await callAPI("/chat/ban", { userId, channelArn: config.channelArn });
+    viewer.bans += 1;
+    $("chat-note").textContent = `${userId} is banned and disconnected`;
+  } catch (error) {
+    button.disabled = false;
+    $("chat-note").textContent = `ban failed: ${error.message}`;
+  }
+}
+
+$("send").onsubmit = (submit) => {
+  submit.preventDefault();
+  const content = $("message").value.trim();
+  if (!content || !chatSocket || !viewer.canSend) return;
+  const requestId = (crypto.randomUUID && crypto.randomUUID()) || String(Math.random()).slice(2);
+  chatSocket.send(JSON.stringify({ Action: "SEND_MESSAGE", RequestId: requestId, Content: content, Attributes: {} }));
+  viewer.sent += 1;
+  $("message").value = "";
+  $("chat-note").textContent = "";
+};
 
 // ---- Log ------------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ public struct DynamoDBQueryResult: Sendable {
     public let lastEvaluatedKey: DynamoDBItem?
 }
 
-/// Amazon DynamoDB (JSON 1.0): `PutItem`, `GetItem`, `Query`, `DeleteItem`.
+/// Amazon DynamoDB (JSON 1.0): `PutItem`, `GetItem`, `UpdateItem`, `Query`, `DeleteItem`.
 public final class DynamoDBClient {
     public let client: AWSClient
 
@@ -70,6 +70,16 @@ public final class DynamoDBClient {
         let output = try client.call("Query", input: .object(input), deadline: deadline, traceId: traceId, metrics: metrics)
         return DynamoDBQueryResult(items: (output["Items"]?.arrayValue ?? []).map(Self.decode),
                                    lastEvaluatedKey: output["LastEvaluatedKey"].map(Self.decode))
+    }
+
+    /// Applies `updateExpression` to the item with `key` (creating it when missing).
+    public func updateItem(table: String, key: DynamoDBItem, updateExpression: String, conditionExpression: String? = nil,
+                           expressionAttributeNames: [String: String] = [:], expressionAttributeValues: DynamoDBItem = [:],
+                           deadline: Int64, traceId: String? = nil) throws(AWSError) {
+        var input: [(key: String, value: JSONValue)] = [("TableName", .string(table)), ("Key", Self.encode(key)),
+                                                        ("UpdateExpression", .string(updateExpression))]
+        Self.addExpressions(&input, condition: conditionExpression, names: expressionAttributeNames, values: expressionAttributeValues)
+        _ = try client.call("UpdateItem", input: .object(input), deadline: deadline, traceId: traceId)
     }
 
     /// Deletes the item with `key` (optionally only when `conditionExpression` holds).

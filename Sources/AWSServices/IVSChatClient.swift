@@ -35,7 +35,7 @@ public struct ChatRoomDetails: Sendable, Equatable {
     }
 }
 
-/// Amazon IVS Chat: `SendEvent`, `CreateChatToken` and `GetRoom`.
+/// Amazon IVS Chat: `SendEvent`, `CreateChatToken`, `GetRoom` and `DisconnectUser`.
 public final class IVSChatClient {
     public let client: AWSClient
 
@@ -86,5 +86,17 @@ public final class IVSChatClient {
         let output = try client.call(op, input: .object([("identifier", .string(arn))]), deadline: deadline, traceId: traceId, metrics: metrics)
         return ChatRoomDetails(arn: output["arn"]?.stringValue ?? arn, name: output["name"]?.stringValue ?? "",
                                tags: output["tags"]?.stringMap ?? [:])
+    }
+
+    /// Disconnects every connection of `userId` from the room (a moderation action; 100 TPS per account).
+    /// `reason` (at most 256 characters) is shown to the user's clients.
+    public func disconnectUser(roomIdentifier: String, userId: String, reason: String? = nil, deadline: Int64, traceId: String? = nil) throws(AWSError) {
+        let op = "DisconnectUser"
+        try AWSError.check(IVSConstraints.roomARNProblem(roomIdentifier), operation: op, field: "roomIdentifier")
+        try AWSError.check(IVSConstraints.lengthProblem(userId, min: 1, max: 128), operation: op, field: "userId")
+        if let reason { try AWSError.check(IVSConstraints.lengthProblem(reason, min: 0, max: 256), operation: op, field: "reason") }
+        var input: [(key: String, value: JSONValue)] = [("roomIdentifier", .string(roomIdentifier)), ("userId", .string(userId))]
+        if let reason { input.append(("reason", .string(reason))) }
+        _ = try client.call(op, input: .object(input), deadline: deadline, traceId: traceId)
     }
 }

@@ -50,5 +50,8 @@ extension MultihostInviteHandler {
             try h.chatToken(r, caller: caller, guest: true, call: call)
         },
         APIRoute("POST", "/channel/state", .none, "channelState") { h, r, _, call throws(APIFailure) in try h.channelState(r, call: call) },
+        APIRoute("POST", "/chat/ban", .jwt, "banUser") { h, r, caller, call throws(APIFailure) in try h.ban(r, caller: caller, call: call) },
+        APIRoute("POST", "/chat/unban", .jwt, "unbanUser") { h, r, caller, call throws(APIFailure) in try h.unban(r, caller: caller, call: call) },
+        APIRoute("GET", "/chat/bans", .jwt, "listBans") { h, r, caller, call throws(APIFailure) in try h.listBans(r, caller: caller, call: call) },
     ]
 }

@@ -75,7 +75,7 @@ extension MultihostInviteHandler {
     }
 
     /// The room a token request is for (see the type's comment).
-    private func chatRoom(for body: JSONBody, call: AWSCallContext) throws(APIFailure) -> String {
+    func chatRoom(for body: JSONBody, call: AWSCallContext) throws(APIFailure) -> String {
         let stageArn = try body.string("stageArn", maxLength: 128)
         let channelArn = try body.string("channelArn", maxLength: 128)
         if stageArn != nil && channelArn != nil { throw .badRequest("name a stageArn or a channelArn, not both") }
@@ -99,7 +99,7 @@ extension MultihostInviteHandler {
     }
 
     /// The room's ownership tag, `OWNER_TAG_KEY` (nil: nobody moderates it), shared across instances (`SharedMetadataCache`).
-    private func roomOwner(_ room: String, call: AWSCallContext) throws(APIFailure) -> String? {
+    func roomOwner(_ room: String, call: AWSCallContext) throws(APIFailure) -> String? {
         do {
             let details = try roomCache.metadata(key: "room#" + room, call: call) {
                 let details = try rooms.roomDetails(arn: room, call: call)

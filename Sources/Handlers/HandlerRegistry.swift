@@ -6,7 +6,7 @@ import LambdaRuntime
 /// The handlers this one binary serves, by `_HANDLER` name.
 public enum HandlerRegistry {
     /// Production handlers.
-    public static let names = ["streamStarted", "api", "stageUpdated"]
+    public static let names = ["streamStarted", "api", "stageUpdated", "messageReview"]
     /// Earlier names still accepted, so deployed functions keep working: `multihostInvite` is `api`.
     public static let aliases = ["multihostInvite": "api"]
 
@@ -33,7 +33,9 @@ public enum HandlerRegistry {
                                               store: DynamoDBInviteStore(dynamoDB: dynamoDB, table: configuration.table),
                                               chat: chat, rooms: chat,
                                               channelStates: configuration.stateTable.map { DynamoDBChannelStateStore(dynamoDB: dynamoDB, table: $0) },
-                                              metadata: configuration.stateTable.map { DynamoDBSharedMetadataStore(dynamoDB: dynamoDB, table: $0) })
+                                              metadata: configuration.stateTable.map { DynamoDBSharedMetadataStore(dynamoDB: dynamoDB, table: $0) },
+                                              bans: configuration.stateTable.map { DynamoDBBanStore(dynamoDB: dynamoDB, table: $0) },
+                                              moderation: chat)
             }
         case "stageUpdated":
             let configuration = try StageUpdateHandler.Configuration.fromEnvironment()
@@ -44,6 +46,19 @@ public enum HandlerRegistry {
                 }
                 return StageUpdateHandler(configuration: configuration, stages: try IVSRealTimeClient(configuration: aws),
                                           chat: try IVSChatClient(configuration: aws), metadata: metadata)
+            }
+        case "messageReview":
+            // Cheap on purpose: IVS Chat's 200 ms include this cold start. Rules are compiled here;
+            // AWS (DynamoDB, for bans) only when STATE_TABLE is set.
+            let rules = try ReviewRules.fromEnvironment()
+            let lookupMilliseconds = try MessageReviewHandler.banLookupMilliseconds()
+            guard let table = try StreamStateConfiguration.stateTable(lookup: Environment.nonEmpty) else {
+                return MessageReviewHandler(rules: rules)
+            }
+            let aws = try awsConfiguration(retry: reviewRetry)
+            return try initStep { () throws(AWSConfigurationError) in
+                MessageReviewHandler(rules: rules, bans: DynamoDBBanStore(dynamoDB: try DynamoDBClient(configuration: aws), table: table),
+                                     banLookupMilliseconds: lookupMilliseconds)
             }
         default:
             if Environment.get("IVS_CHAT_EVENTS_TEST_HANDLERS") == "1", let handler = DiagnosticHandler(name: name) {
@@ -66,6 +81,9 @@ public enum HandlerRegistry {
     /// `Retry-After` at once: a spent account-wide rate is not helped by a function that holds on to it,
     /// and its concurrency, while adding load); a lost connection or a 5xx gets one short retry, then 503.
     public static let requestRetry = RetryPolicy(maxAttempts: 2, baseDelayMilliseconds: 50, maxDelayMilliseconds: 50, retriesThrottling: false)
+    /// Retries of the review handler's ban lookup: one quick retry of a lost connection, within the
+    /// lookup's own deadline (`REVIEW_BAN_LOOKUP_MS`); a throttled lookup is not retried.
+    public static let reviewRetry = RetryPolicy(maxAttempts: 2, baseDelayMilliseconds: 5, maxDelayMilliseconds: 5, retriesThrottling: false)
     /// Retries of the EventBridge-driven handlers: keep trying within the invocation's deadline (the
     /// template's `Timeout`), backing off up to 2 s; then the invocation fails and Lambda's
     /// asynchronous retries, then the dead-letter queue, take over.

@@ -23,7 +23,9 @@ import LambdaRuntime
 ///   (`ChatTokenRoutes.swift`) → 200;
 /// - without a JWT, when `ALLOW_GUESTS` is on: `POST /chat/guest-token` (receive-only chat token) and
 ///   `POST /multihost/guest-viewer-token` (watch-only stage token), under a random `guest-…` id → 200;
-/// - `POST /channel/state {channelArn}` (no JWT): whether the channel is live (`ChannelStateRoute.swift`) → 200.
+/// - `POST /channel/state {channelArn}` (no JWT): whether the channel is live (`ChannelStateRoute.swift`) → 200;
+/// - `POST /chat/ban`, `POST /chat/unban`, `GET /chat/bans`: the room's owner bans (and disconnects),
+///   unbans and lists users (`ModerationRoutes.swift`).
 public final class MultihostInviteHandler: LambdaHandler {
     /// The chat event StreamCat's clients listen for.
     public static let chatEventName = "StreamCat:MultihostInvite"
@@ -38,7 +40,9 @@ public final class MultihostInviteHandler: LambdaHandler {
     let rooms: ChatRoomService
     let roomCache: SharedMetadataCache
     let channelStates: ChannelStateStoring?
-    private let now: () -> Int64
+    let bans: BanStoring?
+    let moderation: ChatModeration?
+    let now: () -> Int64
     /// The account of the invoked function's ARN (from the invocation being served): the scope's account
     /// when no configured ARN names one.
     private var invokedAccount: String?
@@ -48,7 +52,8 @@ public final class MultihostInviteHandler: LambdaHandler {
     /// each process asks the service itself). `now` gives epoch seconds (replaceable in tests).
     public init(configuration: MultihostInviteConfiguration, stages: StageService, store: InviteStoring,
                 chat: ChatEventSending, rooms: ChatRoomService, channelStates: ChannelStateStoring?,
-                metadata: SharedMetadataStoring? = nil, now: @escaping () -> Int64 = Clock.epochSeconds) {
+                metadata: SharedMetadataStoring? = nil, bans: BanStoring? = nil, moderation: ChatModeration? = nil,
+                now: @escaping () -> Int64 = Clock.epochSeconds) {
         self.configuration = configuration
         self.stages = stages
         stageCache = StageCache(service: stages, seconds: configuration.stageCacheSeconds, store: metadata, now: now)
@@ -58,6 +63,8 @@ public final class MultihostInviteHandler: LambdaHandler {
         roomCache = SharedMetadataCache(store: metadata, localSeconds: configuration.stageCacheSeconds,
                                         sharedSeconds: configuration.stageCacheSeconds, now: now)
         self.channelStates = channelStates
+        self.bans = bans
+        self.moderation = moderation
         self.now = now
     }
 

@@ -72,7 +72,7 @@ public final class IVSStandIn: @unchecked Sendable {
     }
 
     /// Operations it serves, by path.
-    public static let chatOperations = ["SendEvent", "CreateChatToken", "GetRoom"]
+    public static let chatOperations = ["SendEvent", "CreateChatToken", "GetRoom", "DisconnectUser"]
     public static let realTimeOperations = ["CreateParticipantToken", "GetStage", "DisconnectParticipant"]
     /// IVS low-latency (channels), signed as `ivs` like real-time.
     public static let channelOperations = ["GetStream", "ListStreams"]
@@ -97,6 +97,7 @@ public final class IVSStandIn: @unchecked Sendable {
     /// Participant ids issued, by stage; and those revoked by `DisconnectParticipant`.
     private var participants: [String: Set<String>] = [:]
     private var revokedParticipants: [(stageArn: String, participantId: String, reason: String)] = []
+    private var disconnectedUsers: [(room: String, userId: String, reason: String)] = []
     private var connected: Set<String> = []
     private var unusedAreUnknown = false
 
@@ -151,7 +152,7 @@ public final class IVSStandIn: @unchecked Sendable {
     /// The account-wide API rates of IVS, IVS real-time and IVS Chat (requests per second; not
     /// adjustable: ../shared/FACTS.md, "Account-wide API quotas").
     public static let accountRates: [String: Double] = [
-        "GetStream": 5, "ListStreams": 5, "GetStage": 5, "DisconnectParticipant": 5, "GetRoom": 5,
+        "GetStream": 5, "ListStreams": 5, "GetStage": 5, "DisconnectParticipant": 5, "GetRoom": 5, "DisconnectUser": 100,
         "CreateParticipantToken": 50, "SendEvent": 100, "CreateChatToken": 200,
     ]
 
@@ -261,6 +262,7 @@ public final class IVSStandIn: @unchecked Sendable {
         case "SendEvent": return sendEvent(input, traceId: request.header("X-Amzn-Trace-Id"))
         case "CreateChatToken": return createChatToken(input)
         case "GetRoom": return getRoom(input)
+        case "DisconnectUser": return disconnectUser(input)
         case "GetStream": return getStream(input)
         case "ListStreams": return listStreams(input)
         case "CreateParticipantToken": return createParticipantToken(input)
@@ -294,7 +296,8 @@ public final class IVSStandIn: @unchecked Sendable {
         if let reply = Self.validationFailure(problems, realTime: false) { return reply }
         let token = "AQICAH" + Self.randomString(120)
         let capabilities = input["capabilities"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        let (expires, sessionEnds) = messaging.issue(token, room: room, userId: userId, capabilities: capabilities, sessionMinutes: minutes)
+        let (expires, sessionEnds) = messaging.issue(token, room: room, userId: userId, capabilities: capabilities, sessionMinutes: minutes,
+                                                     attributes: input["attributes"]?.stringMap ?? [:])
         return Self.ok(.object([("token", .string(token)),
                                 ("tokenExpirationTime", .string(Self.iso8601(expires))),
                                 ("sessionExpirationTime", .string(Self.iso8601(sessionEnds)))]))
@@ -383,6 +386,24 @@ public final class IVSStandIn: @unchecked Sendable {
         guard known else { return Self.error(404, "ResourceNotFoundException", "participant \(participantId) not found", realTime: true) }
         return .respond(status: 200, headers: [("Content-Type", "application/json")], body: [])
     }
+
+    /// As the service: every client of the room gets the event `aws:DISCONNECT_USER` `{UserId, Reason}`,
+    /// then the user's connections are closed. A user not connected is not an error.
+    private func disconnectUser(_ input: JSONValue) -> ServerReply {
+        let room = input["roomIdentifier"]?.stringValue ?? ""
+        let userId = input["userId"]?.stringValue ?? ""
+        let reason = input["reason"]?.stringValue ?? ""
+        let problems = [("roomIdentifier", IVSConstraints.roomARNProblem(room)), ("userId", IVSConstraints.lengthProblem(userId, min: 1, max: 128)),
+                        ("reason", IVSConstraints.lengthProblem(reason, min: 0, max: 256))]
+        if let reply = Self.validationFailure(problems, realTime: false) { return reply }
+        guard lock.withLock({ rooms[room] }) != nil else { return Self.error(404, "ResourceNotFoundException", "room \(room) not found", realTime: false) }
+        lock.withLock { disconnectedUsers.append((room, userId, reason)) }
+        messaging.disconnect(room: room, userId: userId, reason: reason, eventId: Self.randomString(12), sendTime: Self.iso8601(Date()))
+        return Self.ok(.object([]))
+    }
+
+    /// Users disconnected by `DisconnectUser`, in order.
+    public var disconnected: [(room: String, userId: String, reason: String)] { lock.withLock { disconnectedUsers } }
 
     /// Participants revoked by `DisconnectParticipant`, in order.
     public var revoked: [(stageArn: String, participantId: String, reason: String)] { lock.withLock { revokedParticipants } }
@@ -499,7 +520,7 @@ public final class IVSStandIn: @unchecked Sendable {
 
     static func randomString(_ length: Int) -> String { String((0..<length).map { _ in alphabet.randomElement()! }) }
 
-    private static func iso8601(_ date: Date) -> String {
+    static func iso8601(_ date: Date) -> String {
         UTCTimestamp(epochMilliseconds: Int64(date.timeIntervalSince1970 * 1000)).iso8601
     }
 }

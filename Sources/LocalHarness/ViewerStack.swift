@@ -3,8 +3,9 @@ import JSON
 
 /// The whole local world of the viewer page, on loopback: the IVS stand-in (control plane and the
 /// chat messaging WebSocket, plain HTTP so a browser connects without trusting a test CA), a moto
-/// DynamoDB with the invites table, the three functions (the real `bootstrap`, each under its own
-/// Runtime API emulator) and the `LocalAPIGateway` serving `web/`. Used by `make viewer`
+/// DynamoDB with the invites table, the four functions (the real `bootstrap`, each under its own
+/// Runtime API emulator; `messageReview` is the room's message review handler, invoked by the chat
+/// stand-in with IVS Chat's 200 ms and the room's fallback) and the `LocalAPIGateway` serving `web/`. Used by `make viewer`
 /// (`local-viewer`) and the browser test.
 public final class ViewerStack: @unchecked Sendable {
     /// The sample channel (as in `events/stream-start.json`) and its room: the broadcaster's room,
@@ -17,11 +18,21 @@ public final class ViewerStack: @unchecked Sendable {
     public let streamFunction: LocalFunction
     public let inviteFunction: LocalFunction
     public let stageFunction: LocalFunction
+    public let reviewFunction: LocalFunction
     public let gateway: LocalAPIGateway
 
+    /// The review rules of the local room: `badword` denied, `darn` masked, links only to example.com.
+    public static let reviewRules = [
+        "REVIEW_BLOCKED_TERMS": #"[{"term": "badword", "action": "deny"}, {"term": "darn", "action": "mask"}]"#,
+        "REVIEW_LINK_POLICY": "allowlist", "REVIEW_ALLOWED_DOMAINS": "example.com",
+    ]
+
     /// Starts everything; `port` is the page's port (0: any free one), `webRoot` the page's files.
+    /// `reviewRules`: the review function's rules (`REVIEW_…` variables); `reviewFallbackAllows`: the room's
+    /// `fallbackResult` (true: ALLOW).
     public init(port: Int = 0, webRoot: String = BuildProducts.packageRoot + "/web", moto: MotoServer? = nil,
-                command: [String] = [BuildProducts.path("bootstrap")], echoLogs: Bool = false) throws {
+                command: [String] = [BuildProducts.path("bootstrap")], echoLogs: Bool = false,
+                reviewRules: [String: String] = ViewerStack.reviewRules, reviewFallbackAllows: Bool = true) throws {
         ivs = try IVSStandIn()
         var started: [LocalFunction] = []
         var madeSandbox: MultihostSandbox?
@@ -41,6 +52,15 @@ public final class ViewerStack: @unchecked Sendable {
             started.append(inviteFunction)
             stageFunction = try LocalFunction(handler: "stageUpdated", environment: env, command: command, echoLogs: echoLogs)
             started.append(stageFunction)
+            reviewFunction = try LocalFunction(handler: "messageReview", environment: env.merging(reviewRules) { $1 }, command: command, echoLogs: echoLogs)
+            started.append(reviewFunction)
+            let reviewer = reviewFunction
+            ivs.messaging.setReviewHandler(room: Self.roomArn, .init(fallbackAllows: reviewFallbackAllows) { request, budget in
+                let outcome = reviewer.emulator.invoke(RuntimeAPIEmulator.Invocation(event: request, timeoutMilliseconds: Int64(budget)),
+                                                       waitLimitSeconds: Double(budget) / 1000)
+                if case let .response(body) = outcome { return body }
+                return nil
+            })
             let config = JSONValue.object([
                 ("apiBaseUrl", .string("")), ("chatEndpoint", .string(ivs.messagingURL)), ("region", .string(IVSStandIn.region)),
                 ("channelArn", .string(Self.channelArn)), ("stageArn", .string(MultihostSandbox.stageArn)),
@@ -77,7 +97,7 @@ public final class ViewerStack: @unchecked Sendable {
     /// Stops the page's server, the functions and the stand-ins.
     public func stop() {
         gateway.stop()
-        for f in [streamFunction, inviteFunction, stageFunction] { f.stop() }
+        for f in [streamFunction, inviteFunction, stageFunction, reviewFunction] { f.stop() }
         sandbox.stop()
         ivs.stop()
     }

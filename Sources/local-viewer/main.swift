@@ -33,9 +33,13 @@ let url = stack.url
 let commands = stack.sampleCommands().map { "  \($0.what):\(String(repeating: " ", count: max(1, 14 - $0.what.count)))\($0.command)" }
 say("""
 
-Viewer page:   \(url)/?user=\(MultihostSandbox.guest)   (signed in as the sample invitee)
+Viewer page:   \(url)/?user=\(MultihostSandbox.broadcaster)   (signed in as the room's owner: can ban)
+               \(url)/?user=\(MultihostSandbox.guest)   (signed in as the sample invitee)
                \(url)/?user=someone-else                (signed in, not invited)
                \(url)/                                  (guest: receive-only chat token)
+
+Chat goes through the messageReview function (200 ms, fallback ALLOW): "badword" is denied, "darn" masked,
+links only to example.com.
 
 Send events into it (each goes through the real bootstrap, as EventBridge or API Gateway would):
 \(commands.joined(separator: "\n"))

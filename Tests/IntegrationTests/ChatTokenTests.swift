@@ -117,8 +117,8 @@ import Testing
         #expect(frame["Attributes"]?["userId"] == .string(S.guest))
         #expect(frame["SendTime"]?.stringValue.flatMap(UTCTimestamp.parseISO8601) != nil)
         #expect(!text.contains("eyJ"), "no participant token in what every room member receives")
-        // What a client sends gets the service's ERROR frame (the stand-in relays nothing).
-        ws.send(text: #"{"Action":"SEND_MESSAGE","RequestId":"r-1","Content":"hi"}"#)
+        // An action the service does not know gets its ERROR frame (400). (Messages: MessageReviewTests.)
+        ws.send(text: #"{"Action":"NOT_AN_ACTION","RequestId":"r-1","Content":"hi"}"#)
         let error = try JSONValue.parse(try #require(ws.receiveText()))
         #expect(error["Type"] == .string("ERROR") && error["RequestId"] == .string("r-1") && error["ErrorCode"] == .int(400))
     }

@@ -1,0 +1,459 @@
+@_spi(_Unicode) import Swift
+import Essentials
+import JSON
+import LambdaRuntime
+
+/// What a blocked term does to a message that contains it.
+public enum ReviewAction: String, Sendable, Equatable {
+    /// The message is not delivered (`ReviewResult: DENY`).
+    case deny
+    /// The message is delivered with the matched text replaced by `*`.
+    case mask
+}
+
+/// What the review does with links in a message.
+public enum LinkPolicy: String, Sendable, Equatable {
+    /// Links pass.
+    case allow
+    /// A message with a link is denied.
+    case deny
+    /// A message with a link to a host outside `REVIEW_ALLOWED_DOMAINS` is denied.
+    case allowlist
+}
+
+/// The verdict of the rules on one message (before any ban check).
+public enum ReviewVerdict: Sendable, Equatable {
+    /// Deliver `content` (the original, or with masked terms).
+    case allow(content: String, masked: Bool)
+    /// Do not deliver; `reason` is safe to show to the sender (it never quotes the message).
+    case deny(reason: String)
+}
+
+/// The moderation rules of `messageReview`, compiled once at start-up so that a review is one pass
+/// over the message and a hash lookup per word.
+///
+/// Matching is whole-word and works on *folded* words. A message is cut into words: runs of letters,
+/// digits, combining marks, `*`, `@` and `$` (format characters such as U+200B ZERO WIDTH SPACE and
+/// U+00AD SOFT HYPHEN inside a word are ignored, so they cannot split one); everything else separates
+/// words. Each word is folded, one scalar at a time, in this order:
+/// 1. look-alikes, on the scalar as written: Cyrillic and Greek letters that look like Latin ones
+///    (`а е о р с у х і ј ѕ һ ԁ ӏ ԛ ԝ` and capitals `А В Е К М Н О Р С Т Х`, Greek `α ο ν ι κ ρ υ χ`
+///    and capitals `Α Β Ε Ζ Η Ι Κ Μ Ν Ο Ρ Τ Υ Χ`), fullwidth ASCII (U+FF01–FF5E), the Mathematical
+///    Alphanumeric letters and digits (U+1D400–1D6A3, U+1D7CE–1D7FF) become their Latin letter or digit;
+/// 2. case: Unicode lowercase mapping (full mapping, so `İ` → `i`);
+/// 3. diacritics: canonical decomposition (NFD) with every combining mark dropped (`é` → `e`,
+///    `Å` → `a`, `ñ` → `n`, `ş` → `s`, Vietnamese `ệ` → `e`), plus the letters that have no
+///    decomposition: `ß` → `ss`, `æ` → `ae`, `œ` → `oe`, `ø` → `o`, `ł` → `l`, `đ` → `d`, `ħ` → `h`,
+///    `ı` → `i`, `þ` → `th`;
+/// 4. leet, only in a word that has at least one letter: `0` → `o`, `1` → `i`, `3` → `e`, `4` → `a`,
+///    `5` → `s`, `7` → `t`, `@` → `a`, `$` → `s`.
+///
+/// Not folded: other scripts' look-alikes, compatibility forms beyond those above (ligatures, circled
+/// and superscript letters), repeated letters (`baaad`), spacing inside a word (`b a d`).
+/// Terms are folded the same way, so `Café` blocks `cafe`, `CAFÉ` and `cаfе` (Cyrillic а, е).
+/// A multi-word term matches those words in a row, whatever separates them.
+public struct ReviewRules: Sendable {
+    /// IVS Chat's limit on the returned `Content` and on the returned `Attributes` (UTF-8 bytes).
+    public static let maxContentBytes = 1024
+    public static let maxAttributesBytes = 1024
+    /// Bounds on the configuration.
+    public static let maxTerms = 10_000
+    public static let maxTermCharacters = 100
+    public static let maxLengthRange = 1...10_000
+
+    /// Single folded words → action (deny wins over mask when a word is listed twice).
+    let words: [String: ReviewAction]
+    /// Phrases by their first folded word: the rest of the words and the action.
+    let phrases: [String: [(rest: [String], action: ReviewAction)]]
+    public let linkPolicy: LinkPolicy
+    /// Lower-case domains whose hosts (and subdomains) links may point to under `allowlist`.
+    public let allowedDomains: [String]
+    /// Characters (grapheme clusters) a message may have; nil: only IVS Chat's own limit.
+    public let maxLength: Int?
+    /// The number of terms configured.
+    public let termCount: Int
+
+    /// Compiles `terms` (each folded once here, never per message).
+    public init(terms: [(term: String, action: ReviewAction)] = [], linkPolicy: LinkPolicy = .allow,
+                allowedDomains: [String] = [], maxLength: Int? = nil) {
+        var words: [String: ReviewAction] = [:]
+        var phrases: [String: [(rest: [String], action: ReviewAction)]] = [:]
+        for (term, action) in terms {
+            let folded = Self.foldedWords(term)
+            guard let first = folded.first else { continue }
+            if folded.count == 1 {
+                if words[first] != .deny { words[first] = action }
+            } else {
+                phrases[first, default: []].append((Array(folded.dropFirst()), action))
+            }
+        }
+        self.words = words
+        self.phrases = phrases
+        self.linkPolicy = linkPolicy
+        self.allowedDomains = allowedDomains.map { $0.lowercased() }
+        self.maxLength = maxLength
+        termCount = terms.count
+    }
+
+    // MARK: - Configuration
+
+    /// Reads the rules from the environment; any problem is an init error naming the variable:
+    /// - `REVIEW_BLOCKED_TERMS`: a JSON array of terms (`"term"` or `{"term": "…", "action": "deny"|"mask"}`),
+    ///   or a list separated by commas or new lines, each entry `term` or `term:deny` / `term:mask`;
+    /// - `REVIEW_TERM_ACTION`: the action of entries that name none, `deny` (default) or `mask`;
+    /// - `REVIEW_LINK_POLICY`: `allow` (default), `deny` or `allowlist`;
+    /// - `REVIEW_ALLOWED_DOMAINS`: comma-separated domains (required with `allowlist`);
+    /// - `REVIEW_MAX_LENGTH`: characters a message may have, 1-10000 (unset: no limit of our own).
+    public static func fromEnvironment(lookup: (String) -> String? = Environment.nonEmpty) throws(InitError) -> ReviewRules {
+        let defaultAction: ReviewAction
+        switch lookup("REVIEW_TERM_ACTION")?.lowercased() {
+        case nil, "deny": defaultAction = .deny
+        case "mask": defaultAction = .mask
+        case let other?: throw .invalidConfiguration("REVIEW_TERM_ACTION must be deny or mask (is '\(other)')")
+        }
+        let terms = try lookup("REVIEW_BLOCKED_TERMS").map { text throws(InitError) in try parseTerms(text, defaultAction: defaultAction) } ?? []
+        let policy: LinkPolicy
+        switch lookup("REVIEW_LINK_POLICY")?.lowercased() {
+        case nil, "allow": policy = .allow
+        case "deny": policy = .deny
+        case "allowlist": policy = .allowlist
+        case let other?: throw .invalidConfiguration("REVIEW_LINK_POLICY must be allow, deny or allowlist (is '\(other)')")
+        }
+        var domains: [String] = []
+        if let text = lookup("REVIEW_ALLOWED_DOMAINS") {
+            for entry in text.split(separator: ",") {
+                let domain = entry.trimmingASCIIWhitespace().lowercased()
+                if domain.isEmpty { continue }
+                guard let host = linkHost(Substring(domain)), host == domain else {
+                    throw .invalidConfiguration("REVIEW_ALLOWED_DOMAINS: '\(domain)' is not a domain name (like example.com)")
+                }
+                domains.append(domain)
+            }
+        }
+        if policy == .allowlist && domains.isEmpty {
+            throw .invalidConfiguration("REVIEW_ALLOWED_DOMAINS must name at least one domain when REVIEW_LINK_POLICY is allowlist")
+        }
+        var maxLength: Int?
+        if let text = lookup("REVIEW_MAX_LENGTH") {
+            guard let n = Int(text), maxLengthRange.contains(n) else {
+                throw .invalidConfiguration("REVIEW_MAX_LENGTH must be a whole number from \(maxLengthRange.lowerBound) to \(maxLengthRange.upperBound) (is '\(text)')")
+            }
+            maxLength = n
+        }
+        return ReviewRules(terms: terms, linkPolicy: policy, allowedDomains: domains, maxLength: maxLength)
+    }
+
+    /// `REVIEW_BLOCKED_TERMS` in either form (see `fromEnvironment`).
+    static func parseTerms(_ text: String, defaultAction: ReviewAction) throws(InitError) -> [(term: String, action: ReviewAction)] {
+        let variable = "REVIEW_BLOCKED_TERMS"
+        var terms: [(term: String, action: ReviewAction)] = []
+        let trimmed = text.trimmingASCIIWhitespace()
+        if trimmed.hasPrefix("[") {
+            let value: JSONValue
+            do { value = try JSONValue.parse(trimmed) } catch { throw .invalidConfiguration("\(variable) is not JSON: \(error)") }
+            guard let entries = value.arrayValue else { throw .invalidConfiguration("\(variable) must be a JSON array") }
+            for (index, entry) in entries.enumerated() {
+                if let term = entry.stringValue {
+                    terms.append((term, defaultAction))
+                } else if entry.objectValue != nil {
+                    guard let term = entry["term"]?.stringValue else {
+                        throw .invalidConfiguration("\(variable): entry \(index) has no string 'term'")
+                    }
+                    var action = defaultAction
+                    if let name = entry["action"] {
+                        guard let parsed = name.stringValue.flatMap({ ReviewAction(rawValue: $0.lowercased()) }) else {
+                            throw .invalidConfiguration("\(variable): entry \(index): action must be deny or mask")
+                        }
+                        action = parsed
+                    }
+                    terms.append((term, action))
+                } else {
+                    throw .invalidConfiguration("\(variable): entry \(index) must be a string or {\"term\", \"action\"}")
+                }
+            }
+        } else {
+            for raw in trimmed.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
+                var entry = raw.trimmingASCIIWhitespace()
+                if entry.isEmpty { continue }
+                var action = defaultAction
+                if let colon = entry.lastIndex(of: ":"), let parsed = ReviewAction(rawValue: entry[entry.index(after: colon)...].lowercased()) {
+                    action = parsed
+                    entry = String(entry[..<colon]).trimmingASCIIWhitespace()
+                }
+                terms.append((entry, action))
+            }
+        }
+        guard terms.count <= maxTerms else { throw .invalidConfiguration("\(variable) has \(terms.count) terms; at most \(maxTerms)") }
+        for (index, entry) in terms.enumerated() {
+            guard entry.term.count <= maxTermCharacters else {
+                throw .invalidConfiguration("\(variable): term \(index) is longer than \(maxTermCharacters) characters")
+            }
+            let words = foldedWords(entry.term)
+            guard !words.isEmpty, words.allSatisfy({ $0.unicodeScalars.contains { $0 != "*" } }) else {
+                throw .invalidConfiguration("\(variable): term \(index) has no letters or digits to match (or a word of '*' only)")
+            }
+        }
+        return terms
+    }
+
+    // MARK: - Review
+
+    /// The verdict on `content`.
+    public func review(_ content: String) -> ReviewVerdict {
+        if content.utf8.count > Self.maxContentBytes { return .deny(reason: "message is too long") }
+        if let maxLength, content.count > maxLength { return .deny(reason: "message is longer than \(maxLength) characters") }
+        let scalars = Array(content.unicodeScalars)
+        let tokens = Self.tokenize(scalars)
+        var masked: [Range<Int>] = []
+        if !words.isEmpty || !phrases.isEmpty {
+            for (i, token) in tokens.enumerated() {
+                if let action = words[token.folded] {
+                    if action == .deny { return .deny(reason: "message contains a blocked term") }
+                    masked.append(token.range)
+                }
+                guard let candidates = phrases[token.folded] else { continue }
+                for phrase in candidates where i + phrase.rest.count < tokens.count {
+                    var all = true
+                    for (k, word) in phrase.rest.enumerated() where tokens[i + 1 + k].folded != word { all = false; break }
+                    guard all else { continue }
+                    if phrase.action == .deny { return .deny(reason: "message contains a blocked term") }
+                    masked.append(token.range.lowerBound..<tokens[i + phrase.rest.count].range.upperBound)
+                }
+            }
+        }
+        if linkPolicy != .allow {
+            for chunk in content.split(whereSeparator: { $0.isWhitespace }) {
+                guard let host = Self.linkHost(chunk) else { continue }
+                if linkPolicy == .deny { return .deny(reason: "links are not allowed here") }
+                if !allowedDomains.contains(where: { host == $0 || host.hasSuffix("." + $0) }) {
+                    return .deny(reason: "links to this site are not allowed here")
+                }
+            }
+        }
+        guard !masked.isEmpty else { return .allow(content: content, masked: false) }
+        var hidden = [Bool](repeating: false, count: scalars.count)
+        for range in masked { for i in range { hidden[i] = true } }
+        // One `*` per character (grapheme cluster) whose first scalar is in a match: never longer, in
+        // characters or bytes, than the original.
+        var out = ""
+        var index = 0
+        for character in content {
+            out.append(hidden[index] && !character.isWhitespace ? "*" : character)
+            index += character.unicodeScalars.count
+        }
+        return .allow(content: out, masked: true)
+    }
+
+    // MARK: - Words and folding
+
+    /// A word of the message: its scalars' positions and its folded form.
+    struct Token {
+        var range: Range<Int>
+        var folded: String
+    }
+
+    /// The message's words, folded.
+    static func tokenize(_ scalars: [Unicode.Scalar]) -> [Token] {
+        var tokens: [Token] = []
+        var i = 0
+        while i < scalars.count {
+            guard isWordScalar(scalars[i]) else { i += 1; continue }
+            var end = i
+            var hasLetter = false
+            while end < scalars.count, isWordScalar(scalars[end]) || (end > i && scalars[end].properties.generalCategory == .format
+                                                                        && end + 1 < scalars.count && isWordScalar(scalars[end + 1])) {
+                if isLetterLike(scalars[end]) { hasLetter = true }
+                end += 1
+            }
+            var folded = String.UnicodeScalarView()
+            for k in i..<end { fold(scalars[k], leet: hasLetter, into: &folded) }
+            if !folded.isEmpty { tokens.append(Token(range: i..<end, folded: String(folded))) }
+            i = end
+        }
+        return tokens
+    }
+
+    /// The folded words of `text` (how terms are compiled).
+    static func foldedWords(_ text: String) -> [String] { tokenize(Array(text.unicodeScalars)).map(\.folded) }
+
+    static func isMark(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    /// Letters, digits, marks and the symbols leet uses.
+    static func isWordScalar(_ s: Unicode.Scalar) -> Bool {
+        let v = s.value
+        if v < 0x80 {
+            return (v >= 0x61 && v <= 0x7A) || (v >= 0x41 && v <= 0x5A) || (v >= 0x30 && v <= 0x39) || v == 0x2A || v == 0x40 || v == 0x24
+        }
+        if lookAlike(v) != nil { return true }
+        let p = s.properties
+        return p.isAlphabetic || p.numericType != nil || isMark(s)
+    }
+
+    /// Whether `s` is a letter (not a digit or leet symbol) once looked-alike.
+    static func isLetterLike(_ s: Unicode.Scalar) -> Bool {
+        let v = s.value
+        if v < 0x80 { return (v >= 0x61 && v <= 0x7A) || (v >= 0x41 && v <= 0x5A) }
+        if let mapped = lookAlike(v) { return mapped.properties.isAlphabetic }
+        return s.properties.isAlphabetic
+    }
+
+    /// Appends the folded form of `s` (see the type's comment).
+    static func fold(_ s: Unicode.Scalar, leet: Bool, into out: inout String.UnicodeScalarView) {
+        var v = s.value
+        if v < 0x80 {
+            if v >= 0x41 && v <= 0x5A { v += 32 }
+            if leet { v = leetFold(v) }
+            out.append(Unicode.Scalar(v)!)
+            return
+        }
+        if s.properties.generalCategory == .format || isMark(s) { return }
+        if let mapped = lookAlike(v) {
+            var m = mapped.value
+            if m >= 0x41 && m <= 0x5A { m += 32 }
+            if leet { m = leetFold(m) }
+            out.append(Unicode.Scalar(m)!)
+            return
+        }
+        for lower in s.properties.lowercaseMapping.unicodeScalars {
+            if let special = unDecomposable(lower.value) { out.append(contentsOf: special.unicodeScalars); continue }
+            for d in String(lower)._nfd where !isMark(d) {
+                if let mapped = lookAlike(d.value) {
+                    var m = mapped.value
+                    if m >= 0x41 && m <= 0x5A { m += 32 }
+                    out.append(Unicode.Scalar(m)!)
+                } else {
+                    out.append(d)
+                }
+            }
+        }
+    }
+
+    static func leetFold(_ v: UInt32) -> UInt32 {
+        switch v {
+        case 0x30: return 0x6F  // 0 → o
+        case 0x31: return 0x69  // 1 → i
+        case 0x33: return 0x65  // 3 → e
+        case 0x34: return 0x61  // 4 → a
+        case 0x35: return 0x73  // 5 → s
+        case 0x37: return 0x74  // 7 → t
+        case 0x40: return 0x61  // @ → a
+        case 0x24: return 0x73  // $ → s
+        default: return v
+        }
+    }
+
+    /// Latin letters without a canonical decomposition, as ASCII.
+    static func unDecomposable(_ v: UInt32) -> String? {
+        switch v {
+        case 0xDF: return "ss"
+        case 0xE6: return "ae"
+        case 0x153: return "oe"
+        case 0xF8: return "o"
+        case 0x142: return "l"
+        case 0x111: return "d"
+        case 0x127: return "h"
+        case 0x131: return "i"
+        case 0xFE: return "th"
+        default: return nil
+        }
+    }
+
+    /// The Latin letter or digit a look-alike stands for (see the type's comment), or nil.
+    static func lookAlike(_ v: UInt32) -> Unicode.Scalar? {
+        switch v {
+        case 0xFF01...0xFF5E: return Unicode.Scalar(v - 0xFF01 + 0x21)
+        case 0x1D400...0x1D6A3:
+            let k = (v - 0x1D400) % 52
+            return Unicode.Scalar(k < 26 ? 0x41 + k : 0x61 + k - 26)
+        case 0x1D7CE...0x1D7FF: return Unicode.Scalar(0x30 + (v - 0x1D7CE) % 10)
+        default: break
+        }
+        let c: Character
+        switch v {
+        // Cyrillic
+        case 0x430, 0x410: c = "a"
+        case 0x435, 0x415: c = "e"
+        case 0x43E, 0x41E: c = "o"
+        case 0x440, 0x420: c = "p"
+        case 0x441, 0x421: c = "c"
+        case 0x443: c = "y"
+        case 0x445, 0x425: c = "x"
+        case 0x456, 0x406: c = "i"
+        case 0x458, 0x408: c = "j"
+        case 0x455, 0x405: c = "s"
+        case 0x4BB: c = "h"
+        case 0x501: c = "d"
+        case 0x4CF: c = "l"
+        case 0x51B: c = "q"
+        case 0x51D: c = "w"
+        case 0x412: c = "b"
+        case 0x41A: c = "k"
+        case 0x41C: c = "m"
+        case 0x41D: c = "h"
+        case 0x422: c = "t"
+        // Greek
+        case 0x3B1, 0x391: c = "a"
+        case 0x392: c = "b"
+        case 0x395: c = "e"
+        case 0x396: c = "z"
+        case 0x397: c = "h"
+        case 0x3B9, 0x399: c = "i"
+        case 0x3BA, 0x39A: c = "k"
+        case 0x39C: c = "m"
+        case 0x3BD: c = "v"
+        case 0x39D: c = "n"
+        case 0x3BF, 0x39F: c = "o"
+        case 0x3C1, 0x3A1: c = "p"
+        case 0x3A4: c = "t"
+        case 0x3C5: c = "u"
+        case 0x3A5: c = "y"
+        case 0x3C7, 0x3A7: c = "x"
+        default: return nil
+        }
+        return c.unicodeScalars.first
+    }
+
+    // MARK: - Links
+
+    /// The lower-case host of `chunk` when it is a link: `scheme://host…`, or a bare domain name
+    /// (`www.example.com/x`, `example.com`: dot-separated labels of letters, digits and `-`, the last
+    /// one 2-63 letters). Not links: e-mail addresses, numbers (`3.14`), `e.g.`.
+    static func linkHost(_ chunk: Substring) -> String? {
+        let trim: Set<Character> = ["(", ")", "<", ">", "[", "]", "\"", "'", ",", ".", "!", "?", ";", ":", "{", "}"]
+        var text = chunk.drop(while: { trim.contains($0) })
+        while let last = text.last, trim.contains(last) { text = text.dropLast() }
+        var rest = text.lowercased()[...]
+        var hasScheme = false
+        if let marker = rest.firstRange(of: "://") {
+            let scheme = rest[..<marker.lowerBound]
+            guard !scheme.isEmpty, scheme.allSatisfy({ $0.isASCII && $0.isLetter }) else { return nil }
+            rest = rest[marker.upperBound...]
+            hasScheme = true
+        }
+        if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        if let at = rest.lastIndex(of: "@") {
+            guard hasScheme else { return nil }  // an e-mail address
+            rest = rest[rest.index(after: at)...]
+        }
+        if let colon = rest.lastIndex(of: ":") { rest = rest[..<colon] }
+        let labels = rest.split(separator: ".", omittingEmptySubsequences: false)
+        if hasScheme { return rest.isEmpty ? nil : String(rest) }
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") } }),
+              let tld = labels.last, (2...63).contains(tld.count), tld.allSatisfy({ $0.isLetter }) else { return nil }
+        return String(rest)
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and line breaks.
+    func trimmingASCIIWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[start...end])
+    }
+}
