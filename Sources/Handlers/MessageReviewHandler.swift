@@ -47,42 +47,52 @@ public final class MessageReviewHandler: LambdaHandler {
         return Int64(n)
     }
 
+    /// The bounded set of `Result` values of the `ModerationResults` metric.
+    public static let outcomes = ["ALLOW", "MASK", "DENY", "BANNED", "MALFORMED"]
+
     public func handle(_ payload: [UInt8], context: InvocationContext) throws -> [UInt8] {
-        review(payload, deadline: min(context.deadlineEpochMilliseconds, Clock.epochMilliseconds() + banLookupMilliseconds),
-               traceId: context.traceId).serialized()
+        let (answer, outcome) = reviewed(payload, deadline: min(context.deadlineEpochMilliseconds, Clock.epochMilliseconds() + banLookupMilliseconds),
+                                         traceId: context.traceId)
+        context.metrics?.add(.moderationResults, 1, outcome)
+        return answer.serialized()
     }
 
     /// The answer to one review request (`deadline`: when the ban lookup must give up).
     public func review(_ payload: [UInt8], deadline: Int64, traceId: String? = nil) -> JSONValue {
+        reviewed(payload, deadline: deadline, traceId: traceId).answer
+    }
+
+    /// The answer and its outcome (one of `outcomes`).
+    func reviewed(_ payload: [UInt8], deadline: Int64, traceId: String?) -> (answer: JSONValue, outcome: String) {
         guard let request = try? JSONValue.parse(payload), request.objectValue != nil,
               let content = request["Content"]?.stringValue else {
             Log.warn("review: not a message review request; denied")
-            return Self.deny("malformed review request")
+            return (Self.deny("malformed review request"), "MALFORMED")
         }
         let messageId = request["MessageId"]?.stringValue ?? "?"
         let userId = request["Sender"]?["UserId"]?.stringValue ?? ""
         let room = request["RoomArn"]?.stringValue ?? ""
         let attributes = request["Attributes"]?.stringMap ?? [:]
         if IVSConstraints.attributesSize(attributes) > ReviewRules.maxAttributesBytes {
-            return logged(messageId, userId, Self.deny("message attributes are too large"), why: "attributes over 1 KB")
+            return (logged(messageId, userId, Self.deny("message attributes are too large"), why: "attributes over 1 KB"), "DENY")
         }
         let verdict = rules.review(content)
-        if case let .deny(reason) = verdict { return logged(messageId, userId, Self.deny(reason), why: reason) }
+        if case let .deny(reason) = verdict { return (logged(messageId, userId, Self.deny(reason), why: reason), "DENY") }
         if let bans, !userId.isEmpty, !room.isEmpty {
             do {
                 if let ban = try bans.ban(roomArn: room, userId: userId, call: AWSCallContext(deadline: deadline, traceId: traceId)),
                    ban.isActive(at: now()) {
-                    return logged(messageId, userId, Self.deny("you are banned from this room"), why: "banned")
+                    return (logged(messageId, userId, Self.deny("you are banned from this room"), why: "banned"), "BANNED")
                 }
             } catch {
                 Log.warn("review \(messageId) by \(userId): ban lookup failed, judged by the rules alone: \(error)")
             }
         }
-        guard case let .allow(reviewed, masked) = verdict else { return Self.deny("denied") }
+        guard case let .allow(reviewed, masked) = verdict else { return (Self.deny("denied"), "DENY") }
         var members: [(key: String, value: JSONValue)] = [("ReviewResult", .string("ALLOW"))]
         if !reviewed.isEmpty { members.append(("Content", .string(reviewed))) }
         if !attributes.isEmpty { members.append(("Attributes", .stringMap(attributes))) }
-        return logged(messageId, userId, .object(members), why: masked ? "masked" : "allowed")
+        return (logged(messageId, userId, .object(members), why: masked ? "masked" : "allowed"), masked ? "MASK" : "ALLOW")
     }
 
     private func logged(_ messageId: String, _ userId: String, _ answer: JSONValue, why: String) -> JSONValue {

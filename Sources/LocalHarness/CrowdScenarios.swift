@@ -62,6 +62,9 @@ public final class CrowdRun: @unchecked Sendable {
     }
 
     private var bound: Double { Double(world.settings.viewers) / world.chatTokenRate }
+    /// How long a scenario waits for every viewer: three times the bound, and at least the page's
+    /// backoff cap (30 s) and more, since a viewer may be asleep in its longest wait when the network returns.
+    private var patience: Double { max(bound * 3 + 10, Double(ViewerCore.capMilliseconds) / 1000 + 15) }
 
     /// Seconds from `start` until 99 % of viewers had a connection opened after it.
     private func connect99(since start: UInt64) -> Double? {
@@ -100,13 +103,13 @@ public final class CrowdRun: @unchecked Sendable {
         let signedIn = Int(Double(world.settings.viewers) * world.settings.signedInShare)
         viewers = (0..<world.settings.viewers).map { SimulatedViewer(id: $0, signedIn: $0 < signedIn, world: world) }
         for v in viewers { v.start() }
-        _ = wait(seconds: bound * 3 + 10) { viewers.filter { $0.snapshot().connected }.count * 2 >= viewers.count }
+        _ = wait(seconds: patience) { viewers.filter { $0.snapshot().connected }.count * 2 >= viewers.count }
         let connectedAtStart = viewers.filter { $0.snapshot().connected }
         let delivered = Self.now()
         let outcome = stream("Stream Start")
         if outcome.deadLettered { result.notes.append("the Stream Start ended in the DLQ") }
         result.redeliveries = outcome.attempts - 1
-        _ = wait(seconds: bound * 3 + 10) { viewers.allSatisfy { $0.snapshot().live && $0.snapshot().connected } }
+        _ = wait(seconds: patience) { viewers.allSatisfy { $0.snapshot().live && $0.snapshot().connected } }
         result.connect99 = connect99(since: start)
         result.bound = bound
         result.playersAtStart = connectedAtStart.count
@@ -123,7 +126,7 @@ public final class CrowdRun: @unchecked Sendable {
         _ = world.takeAnswers()
         let start = Self.now()
         world.ivs.messaging.closeAll()
-        _ = wait(seconds: bound * 3 + 10) { viewers.allSatisfy { v in v.snapshot().connected && v.snapshot().connections.contains { $0 >= start } } }
+        _ = wait(seconds: patience) { viewers.allSatisfy { v in v.snapshot().connected && v.snapshot().connections.contains { $0 >= start } } }
         result.connect99 = connect99(since: start)
         result.bound = bound
         result.correct = viewers.filter { v in v.snapshot().connections.contains { $0 >= start } && v.snapshot().live }.count
@@ -144,7 +147,7 @@ public final class CrowdRun: @unchecked Sendable {
         Thread.sleep(forTimeInterval: 2)
         let start = Self.now()
         world.ivs.messaging.outage = false
-        _ = wait(seconds: bound * 3 + 10) { viewers.allSatisfy { v in v.snapshot().connected && v.snapshot().connections.contains { $0 >= start } && !v.snapshot().live } }
+        _ = wait(seconds: patience) { viewers.allSatisfy { v in v.snapshot().connected && v.snapshot().connections.contains { $0 >= start } && !v.snapshot().live } }
         result.connect99 = connect99(since: start)
         result.bound = bound
         let offline = viewers.filter { v in v.snapshot().connections.contains { $0 >= start } && !v.snapshot().live }.count

@@ -87,6 +87,9 @@ public final class HTTPServer: @unchecked Sendable {
     public init(port: Int = 0, tls: TLSServerIdentity? = nil, handler: @escaping Handler) throws {
         self.handler = handler
         self.tls = tls
+        // SSL_write writes with write(2), which raises SIGPIPE when the client is gone (plain sends use
+        // MSG_NOSIGNAL): the local tools that serve (tests, make viewer, crowd, bench) ignore it and see EPIPE.
+        if tls != nil { signal(SIGPIPE, SIG_IGN) }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ServerError("socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1

@@ -1,5 +1,6 @@
 import Essentials
 import Foundation
+import Handlers
 import JSON
 import LocalHarness
 import Testing
@@ -16,11 +17,12 @@ import Testing
     /// The values each dimension may take: fixed sets, never a user, room, stage or channel id.
     static let allowedDimensionValues: [String: Set<String>] = [
         "service": [service],
-        "Handler": ["streamStarted", "api", "multihostInvite", "stageUpdated"],
+        "Handler": ["streamStarted", "api", "multihostInvite", "stageUpdated", "messageReview"],
+        "Result": Set(MessageReviewHandler.outcomes),
         "EventName": ["STREAM_STARTED", "STREAM_ENDED", "StreamCat:MultihostInvite", "StreamCat:RealTimeUpdate"],
         "TokenKind": ["InviteParticipant", "HostParticipant", "ViewerParticipant", "GuestViewerParticipant", "Chat", "ModeratorChat", "GuestChat"],
         "Operation": ["SendEvent", "CreateChatToken", "GetRoom", "GetStage", "CreateParticipantToken", "DisconnectParticipant",
-                      "GetStream", "ListStreams", "GetItem", "PutItem", "DeleteItem", "Query"],
+                      "GetStream", "ListStreams", "GetItem", "PutItem", "DeleteItem", "Query", "UpdateItem", "DisconnectUser"],
     ]
 
     /// The EMF lines of `function`, each checked: valid EMF, namespace, bounded dimensions, the
@@ -94,6 +96,27 @@ import Testing
         for line in logLines {
             #expect(line["service"] == .string(Self.service) && line["function_request_id"] == line["requestId"], "\(line.compactText)")
             #expect(line["cold_start"]?.boolValue != nil && line["xray_trace_id"]?.stringValue?.hasPrefix("1-") == true, "\(line.compactText)")
+        }
+    }
+
+    @Test func moderationResultsAreCountedByResult() throws {
+        let ivs = try IVSStandIn()
+        defer { ivs.stop() }
+        let f = try LocalFunction(handler: "messageReview", environment: ivs.environment.merging(Self.env) { $1 }
+            .merging(["REVIEW_BLOCKED_TERMS": "badword:deny,darn:mask"]) { $1 })
+        defer { f.stop() }
+        func review(_ content: String) throws -> JSONValue {
+            try JSONValue.parse(f.invoke(#"{"Content":"\#(content)","MessageId":"m","RoomArn":"arn:aws:ivschat:us-east-1:123456789012:room/R1","Attributes":{},"Sender":{"UserId":"u","Attributes":{},"Ip":"127.0.0.1"}}"#).text)
+        }
+        #expect(try review("hello")["ReviewResult"] == .string("ALLOW"))
+        #expect(try review("a badword")["ReviewResult"] == .string("DENY"))
+        #expect(try review("oh darn")["Content"] == .string("oh ****"))
+        _ = f.invoke("[]")
+        let lines = try Self.checkedMetricLines(f)
+        #expect(lines.count == 4)
+        let all = lines.flatMap(\.data)
+        for (result, count) in [("ALLOW", 1.0), ("DENY", 1), ("MASK", 1), ("MALFORMED", 1)] {
+            #expect(Self.value(all, "ModerationResults", result) == count, "\(result)")
         }
     }
 

@@ -96,7 +96,7 @@ import Testing
         #expect(template["Parameters"]?["DeploymentType"]?["Default"]?.stringValue?.hasPrefix("Canary") == true)
         let alarmNames = Set(resources.filter { $0.value["Type"] == .string("AWS::CloudWatch::Alarm") }.map(\.key))
         let functions = resources.filter { $0.value["Type"] == .string("AWS::Serverless::Function") }
-        #expect(functions.count == 3)
+        #expect(functions.count == 4)
         for (name, function) in functions {
             let preference = try #require(function["Properties"]?["DeploymentPreference"], "\(name) has no DeploymentPreference")
             #expect(preference["Type"] == .object([("Ref", .string("DeploymentType"))]))
