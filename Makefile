@@ -19,7 +19,7 @@ SCHEMATHESIS_VERSION := 4.32.5
 ST_VENV := .venv-schemathesis
 .DEFAULT_GOAL := build
 
-.PHONY: deps test-deps build test invoke demo viewer bench crowd clean fuzz
+.PHONY: deps test-deps build test invoke demo viewer bench bench-review crowd clean fuzz
 
 # apt-get install, as root or through sudo, or a clear message where there is no apt-get.
 define apt_install
@@ -86,6 +86,13 @@ BENCH_VENV := .venv-bench
 bench: deps $(BENCH_VENV)/.installed
 	$(SWIFT) build -c release --static-swift-stdlib
 	.build/release/bench $(BENCH_ARGS)
+
+## bench-review: only the message review bench (issue 19): cold start to the first review answered (plain and at
+##   the 128 MB CPU share), the share within IVS Chat's 200 ms, warm CPU per review with 1,000 terms, against the
+##   Python peer reviewer (bench/peer/message_review.py); writes its section of BENCHMARKS.md. BENCH_ARGS=--quick: short run.
+bench-review: deps $(BENCH_VENV)/.installed
+	$(SWIFT) build -c release --static-swift-stdlib
+	.build/release/bench --review-only $(BENCH_ARGS)
 
 $(BENCH_VENV)/.installed: bench/requirements.txt bench/peer/requirements.txt
 	python3 -m venv $(BENCH_VENV)

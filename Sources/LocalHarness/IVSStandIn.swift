@@ -100,6 +100,8 @@ public final class IVSStandIn: @unchecked Sendable {
     private var disconnectedUsers: [(room: String, userId: String, reason: String)] = []
     private var connected: Set<String> = []
     private var unusedAreUnknown = false
+    /// DynamoDB items `GetItem` answers: table → pk → item.
+    private var dynamoDBItems: [String: [String: JSONValue]] = [:]
 
     /// Whether `DisconnectParticipant` answers `ResourceNotFoundException` for a participant whose token
     /// was issued but never used to connect (`markConnected`): what real IVS may do (issue 22, unverified).
@@ -232,6 +234,9 @@ public final class IVSStandIn: @unchecked Sendable {
 
     private func handle(_ request: ServerRequest) -> ServerReply {
         if request.method == "GET", request.header("upgrade")?.lowercased() == "websocket" { return messaging.handshake(request) }
+        if request.method == "POST", request.path == "/", let target = request.header("x-amz-target"), target.hasPrefix(Self.dynamoDBTargetPrefix) {
+            return dynamoDB(request, operation: String(target.dropFirst(Self.dynamoDBTargetPrefix.count)))
+        }
         let operation = String(request.path.dropFirst())
         let isChat = Self.chatOperations.contains(operation)
         guard request.method == "POST", isChat || Self.realTimeOperations.contains(operation) || Self.channelOperations.contains(operation) else {
@@ -422,6 +427,39 @@ public final class IVSStandIn: @unchecked Sendable {
             ("endpoints", .object([("events", .string("wss://global.events.live-video.net")),
                                    ("whip", .string("https://\(id).global-bm.whip.live-video.net"))])),
         ]))]))
+    }
+
+    // MARK: - DynamoDB (GetItem only)
+
+    static let dynamoDBTargetPrefix = "DynamoDB_20120810."
+
+    /// Makes `GetItem` of `pk` in `table` answer `item` (DynamoDB JSON: `{"pk": {"S": …}, …}`); nil removes it.
+    public func setDynamoDBItem(table: String, pk: String, item: JSONValue?) {
+        lock.withLock { dynamoDBItems[table, default: [:]][pk] = item }
+    }
+
+    /// A tiny DynamoDB for the review bench (issue 19): `GetItem` by the key `pk` (S), answering `{}`
+    /// (no item) or an item set with `setDynamoDBItem`, after checking the SigV4 signature (signing name
+    /// `dynamodb`). Counted as `GetItem` in `requestCount(for:)`.
+    private func dynamoDB(_ request: ServerRequest, operation: String) -> ServerReply {
+        lock.withLock { counts[operation, default: 0] += 1 }
+        func error(_ type: String, _ message: String) -> ServerReply {
+            .respond(status: 400, headers: [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", UUID().uuidString.lowercased())],
+                     body: Array(JSONValue.object([("__type", .string("com.amazonaws.dynamodb.v20120810#" + type)), ("message", .string(message))]).compactText.utf8))
+        }
+        if let problem = Self.signatureProblem(request, signingName: "dynamodb") {
+            lock.withLock { badSignatures += 1 }
+            return error("InvalidSignatureException", problem)
+        }
+        guard operation == "GetItem" else { return error("UnknownOperationException", "only GetItem is served here, not \(operation)") }
+        guard let input = try? JSONValue.parse(request.body), let table = input["TableName"]?.stringValue, !table.isEmpty,
+              let pk = input["Key"]?["pk"]?["S"]?.stringValue, !pk.isEmpty else {
+            return error("ValidationException", "GetItem needs TableName and Key {\"pk\": {\"S\": …}}")
+        }
+        let item = lock.withLock { dynamoDBItems[table]?[pk] }
+        let body: JSONValue = item.map { .object([("Item", $0)]) } ?? .object([])
+        return .respond(status: 200, headers: [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", UUID().uuidString.lowercased())],
+                        body: Array(body.compactText.utf8))
     }
 
     // MARK: - Checks and answers

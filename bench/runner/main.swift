@@ -5,6 +5,8 @@
 //
 //   .build/release/bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N]
 //                        [--ours BINARY] [--warm-cpu] [--profile-cold TRANSPORT OUT] [--profile-warm TRANSPORT OUT]
+//                        [--review-only | --no-review] [--profile-review-warm OUT]
+// The message review bench (issue 19, bench/runner/Review.swift) runs after the rest, or alone with --review-only.
 import Foundation
 import LocalHarness
 
@@ -34,6 +36,12 @@ struct Options {
     /// `--warm-cpu`: print A's process CPU per warm Stream Start over plain HTTP and HTTPS (full bundle),
     /// then exit: with `--ours`, before/after comparisons.
     var warmCPUOnly = false
+    /// The message review bench (issue 19): `--review-only` runs it alone, `--no-review` skips it.
+    var review = ReviewBench.Settings()
+    var reviewOnly = false
+    var skipReview = false
+    /// `--profile-review-warm OUT`: warm review processes of A (rules only, 1,000 terms) under callgrind, then exit.
+    var profileReviewWarm: String?
     var root = FileManager.default.fileExists(atPath: "Package.swift")
         ? FileManager.default.currentDirectoryPath : BuildProducts.packageRoot
 
@@ -43,6 +51,12 @@ struct Options {
             switch arg {
             case "--quick": coldRuns = 3; warmRounds = 1; warmInvocations = 1_500; warmup = 200; echoInvocations = 2_000
                 tlsColdRuns = 3; quotaRuns = 2; tlsWarmInvocations = 1_000; concurrencyInvocations = 160
+                review = ReviewBench.Settings(plainRuns: 3, quotaRuns: 3, warmup: 200, warmCount: 1_000, warmRounds: 1)
+            case "--review-only": reviewOnly = true
+            case "--no-review": skipReview = true
+            case "--profile-review-warm":
+                guard let out = args.next() else { print("usage: bench --profile-review-warm OUT.callgrind"); exit(2) }
+                profileReviewWarm = out
             case "--no-write": write = false
             case "--profile-cold":
                 guard let t = args.next().flatMap(Transport.init(rawValue:)), let out = args.next() else {
@@ -62,7 +76,7 @@ struct Options {
             case "--warm-rounds": warmRounds = Int(args.next() ?? "") ?? warmRounds
             case "--warm-invocations": warmInvocations = Int(args.next() ?? "") ?? warmInvocations
             default:
-                print("usage: bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N] [--ours BINARY] [--warm-cpu] [--profile-cold|--profile-warm TRANSPORT OUT]")
+                print("usage: bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N] [--ours BINARY] [--warm-cpu] [--profile-cold|--profile-warm TRANSPORT OUT] [--review-only|--no-review] [--profile-review-warm OUT]")
                 exit(arg == "--help" ? 0 : 2)
             }
         }
@@ -90,6 +104,21 @@ let ours = Runtime(key: "A", name: package == nil ? "bootstrap (Swift)" : "boots
 let peer = Runtime(key: "B", name: "Python peer (awslambdaric + boto3)",
                    command: [python, "-m", "awslambdaric", "stream_started.handler"],
                    environment: ["PYTHONPATH": root + "/bench/peer"])
+let reviewPeer = Runtime(key: "B", name: "Python peer reviewer (awslambdaric + boto3)",
+                         command: [python, "-m", "awslambdaric", "message_review.handler"],
+                         environment: ["PYTHONPATH": root + "/bench/peer"])
+
+/// The message review bench: measures, prints, writes its section of BENCHMARKS.md.
+func runReviewBench(_ bench: Bench) {
+    let results = measure("review") { try ReviewBench.run(bench: bench, ours: ours, peer: reviewPeer, settings: options.review, log: log) }
+    let report = ReviewReport(results: results, settings: options.review, machine: Machine.describe(root: root, python: python), ours: ours)
+    print(report.table)
+    for line in report.verdicts { print(line) }
+    if options.write {
+        report.updateBenchmarksFile(root + "/BENCHMARKS.md", root: root)
+        log("wrote the review section of BENCHMARKS.md")
+    }
+}
 
 // MARK: - Measurements
 
@@ -132,6 +161,21 @@ if let (transport, out) = options.profileWarm {
         _ = measure("profile") { try bench.warm(callgrind("\(out).\(count)"), transport: transport, warmup: 0, count: count) }
     }
     log("profiled warm processes over \(transport.rawValue): \(out).100 and \(out).600; per invocation = (600 − 100) / 500")
+    bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
+    exit(0)
+}
+
+if let out = options.profileReviewWarm {
+    // As --profile-warm: processes of 100 and 600 reviews; per review = (600 − 100) / 500.
+    for count in [100, 600] {
+        _ = measure("profile review") { try bench.warmReview(ours, banLookup: false, warmup: 0, count: count, command: callgrind("\(out).\(count)").command) }
+    }
+    log("profiled warm review processes (rules only): \(out).100 and \(out).600; per review = (600 − 100) / 500")
+    bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
+    exit(0)
+}
+if options.reviewOnly {
+    runReviewBench(bench)
     bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
     exit(0)
 }
@@ -232,6 +276,7 @@ if options.write {
     Shell.run([python, root + "/bench/plot.py", root + "/.build/bench/results.json", root + "/bench/latency.png"], echo: true)
     log("wrote BENCHMARKS.md and bench/latency.png")
 }
+if !options.skipReview { runReviewBench(bench) }
 bench.standIn.stop()
 bench.tlsStandIn.stop()
 bench.pki.remove()
