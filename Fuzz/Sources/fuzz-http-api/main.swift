@@ -245,7 +245,13 @@ func checkHandler(_ payload: [UInt8], event: JSONValue?, request: HTTPAPIRequest
     let sub = jwtClaims(event).last { $0.key == "sub" && claimText($0.value) != nil }.flatMap { claimText($0.value) }
     guard let sub, !sub.isEmpty else {
         check(calls.all.isEmpty, "AWS calls \(calls.all) without a caller")
-        check([401, 404, 204].contains(status), "answered \(status) without a caller")
+        // 401 (no claim), 404 (no route), 204 (preflight), 405 (a route's path under another method: refused before any caller).
+        check([401, 404, 405, 204].contains(status), "answered \(status) without a caller")
+        if status == 405 {
+            check(MultihostInviteHandler.routes.contains { request.matchesPath($0.path) } && !MultihostInviteHandler.routes.contains {
+                request.matchesPath($0.path) && $0.method == request.method
+            }, "405 for \(request.method) \(request.path), which has a route")
+        }
         return
     }
     check(request.claims["sub"] == sub, "the caller is not the JWT's sub")
