@@ -76,10 +76,14 @@ public struct ReviewRules: Sendable {
     /// Compiles `terms` (each folded once here, never per message).
     public init(terms: [(term: String, action: ReviewAction)] = [], linkPolicy: LinkPolicy = .allow,
                 allowedDomains: [String] = [], maxLength: Int? = nil) {
+        self.init(folded: terms.map { (Self.foldedWords($0.term), $0.action) }, linkPolicy: linkPolicy, allowedDomains: allowedDomains, maxLength: maxLength)
+    }
+
+    /// Compiles terms already folded into words (`parseTerms` folds each once, to validate it).
+    init(folded terms: [(words: [String], action: ReviewAction)], linkPolicy: LinkPolicy, allowedDomains: [String], maxLength: Int?) {
         var words: [String: ReviewAction] = [:]
         var phrases: [String: [(rest: [String], action: ReviewAction)]] = [:]
-        for (term, action) in terms {
-            let folded = Self.foldedWords(term)
+        for (folded, action) in terms {
             guard let first = folded.first else { continue }
             if folded.count == 1 {
                 if words[first] != .deny { words[first] = action }
@@ -140,11 +144,11 @@ public struct ReviewRules: Sendable {
             }
             maxLength = n
         }
-        return ReviewRules(terms: terms, linkPolicy: policy, allowedDomains: domains, maxLength: maxLength)
+        return ReviewRules(folded: terms.map { ($0.words, $0.action) }, linkPolicy: policy, allowedDomains: domains, maxLength: maxLength)
     }
 
-    /// `REVIEW_BLOCKED_TERMS` in either form (see `fromEnvironment`).
-    static func parseTerms(_ text: String, defaultAction: ReviewAction) throws(InitError) -> [(term: String, action: ReviewAction)] {
+    /// `REVIEW_BLOCKED_TERMS` in either form (see `fromEnvironment`), each term with its folded words.
+    static func parseTerms(_ text: String, defaultAction: ReviewAction) throws(InitError) -> [(term: String, action: ReviewAction, words: [String])] {
         let variable = "REVIEW_BLOCKED_TERMS"
         var terms: [(term: String, action: ReviewAction)] = []
         let trimmed = text.trimmingASCIIWhitespace()
@@ -171,6 +175,30 @@ public struct ReviewRules: Sendable {
                     throw .invalidConfiguration("\(variable): entry \(index) must be a string or {\"term\", \"action\"}")
                 }
             }
+        } else if Self.bytesAreCharacters(trimmed) {
+            // The same entries as below, cut from the bytes (a thousand terms are compiled inside the cold
+            // start that IVS Chat's 200 ms include).
+            let bytes = Array(trimmed.utf8)
+            func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+            func unspaced(_ lo: Int, _ hi: Int) -> Range<Int> {
+                var lo = lo, hi = hi
+                while lo < hi, isSpace(bytes[lo]) { lo += 1 }
+                while hi > lo, isSpace(bytes[hi - 1]) { hi -= 1 }
+                return lo..<hi
+            }
+            var start = 0
+            for k in 0...bytes.count where k == bytes.count || bytes[k] == 0x2C || bytes[k] == 0x0A {
+                defer { start = k + 1 }
+                var entry = unspaced(start, k)
+                if entry.isEmpty { continue }
+                var action = defaultAction
+                if let colon = entry.last(where: { bytes[$0] == 0x3A }),
+                   let parsed = ReviewAction(rawValue: String(decoding: bytes[(colon + 1)..<entry.upperBound], as: UTF8.self).lowercased()) {
+                    action = parsed
+                    entry = unspaced(entry.lowerBound, colon)
+                }
+                terms.append((String(decoding: bytes[entry], as: UTF8.self), action))
+            }
         } else {
             for raw in trimmed.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
                 var entry = raw.trimmingASCIIWhitespace()
@@ -184,6 +212,8 @@ public struct ReviewRules: Sendable {
             }
         }
         guard terms.count <= maxTerms else { throw .invalidConfiguration("\(variable) has \(terms.count) terms; at most \(maxTerms)") }
+        var compiled: [(term: String, action: ReviewAction, words: [String])] = []
+        compiled.reserveCapacity(terms.count)
         for (index, entry) in terms.enumerated() {
             guard entry.term.count <= maxTermCharacters else {
                 throw .invalidConfiguration("\(variable): term \(index) is longer than \(maxTermCharacters) characters")
@@ -192,8 +222,26 @@ public struct ReviewRules: Sendable {
             guard !words.isEmpty, words.allSatisfy({ $0.unicodeScalars.contains { $0 != "*" } }) else {
                 throw .invalidConfiguration("\(variable): term \(index) has no letters or digits to match (or a word of '*' only)")
             }
+            compiled.append((entry.term, entry.action, words))
         }
-        return terms
+        return compiled
+    }
+
+    /// Whether every `,` `:` new line, space and tab of `text` is a character of its own, so that the
+    /// list form can be cut on bytes. Such an ASCII scalar joins a larger character only when it is CR
+    /// (CR LF), when an extending scalar follows it (a combining mark, ZWJ…: all non-ASCII), or when a
+    /// Prepend scalar precedes it (all at U+0600 or above); anything else is a boundary on both sides.
+    static func bytesAreCharacters(_ text: String) -> Bool {
+        var previous: UInt32 = 0
+        var afterStructural = false
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if v == 0x0D || (afterStructural && v >= 0x80) { return false }
+            afterStructural = v == 0x2C || v == 0x3A || v == 0x0A || v == 0x20 || v == 0x09
+            if afterStructural && previous >= 0x600 { return false }
+            previous = v
+        }
+        return true
     }
 
     // MARK: - Review
@@ -201,7 +249,8 @@ public struct ReviewRules: Sendable {
     /// The verdict on `content`.
     public func review(_ content: String) -> ReviewVerdict {
         if content.utf8.count > Self.maxContentBytes { return .deny(reason: "message is too long") }
-        if let maxLength, content.count > maxLength { return .deny(reason: "message is longer than \(maxLength) characters") }
+        // A character is at least one byte: count characters only when the bytes could exceed the limit.
+        if let maxLength, content.utf8.count > maxLength, content.count > maxLength { return .deny(reason: "message is longer than \(maxLength) characters") }
         let scalars = Array(content.unicodeScalars)
         let tokens = Self.tokenize(scalars)
         var masked: [Range<Int>] = []
@@ -222,7 +271,7 @@ public struct ReviewRules: Sendable {
             }
         }
         if linkPolicy != .allow {
-            for chunk in content.split(whereSeparator: { $0.isWhitespace }) {
+            for chunk in content.split(whereSeparator: Self.isWhitespace) {
                 guard let host = Self.linkHost(chunk) else { continue }
                 if linkPolicy == .deny { return .deny(reason: "links are not allowed here") }
                 if !allowedDomains.contains(where: { host == $0 || host.hasSuffix("." + $0) }) {
@@ -238,10 +287,17 @@ public struct ReviewRules: Sendable {
         var out = ""
         var index = 0
         for character in content {
-            out.append(hidden[index] && !character.isWhitespace ? "*" : character)
+            out.append(hidden[index] && !Self.isWhitespace(character) ? "*" : character)
             index += character.unicodeScalars.count
         }
         return .allow(content: out, masked: true)
+    }
+
+    /// `Character.isWhitespace` (its first scalar's White_Space property), without the property lookup for ASCII.
+    static func isWhitespace(_ c: Character) -> Bool {
+        let s = c.unicodeScalars.first!
+        if s.value < 0x80 { return s.value == 0x20 || (s.value >= 0x09 && s.value <= 0x0D) }
+        return s.properties.isWhitespace
     }
 
     // MARK: - Words and folding
@@ -260,7 +316,8 @@ public struct ReviewRules: Sendable {
             guard isWordScalar(scalars[i]) else { i += 1; continue }
             var end = i
             var hasLetter = false
-            while end < scalars.count, isWordScalar(scalars[end]) || (end > i && scalars[end].properties.generalCategory == .format
+            // (No ASCII scalar is a format character: skip the property lookup for spaces and punctuation.)
+            while end < scalars.count, isWordScalar(scalars[end]) || (end > i && scalars[end].value >= 0x80 && scalars[end].properties.generalCategory == .format
                                                                         && end + 1 < scalars.count && isWordScalar(scalars[end + 1])) {
                 if isLetterLike(scalars[end]) { hasLetter = true }
                 end += 1
@@ -274,7 +331,37 @@ public struct ReviewRules: Sendable {
     }
 
     /// The folded words of `text` (how terms are compiled).
-    static func foldedWords(_ text: String) -> [String] { tokenize(Array(text.unicodeScalars)).map(\.folded) }
+    static func foldedWords(_ text: String) -> [String] {
+        text.utf8.allSatisfy { $0 < 0x80 } ? foldedASCIIWords(Array(text.utf8)) : tokenize(Array(text.unicodeScalars)).map(\.folded)
+    }
+
+    /// What `tokenize` folds an ASCII text into, from its bytes (ASCII has no format characters, marks
+    /// or look-alikes: a word is a run of word bytes, folded to lower case, and leet when it has a letter).
+    static func foldedASCIIWords(_ bytes: [UInt8]) -> [String] {
+        func isWord(_ b: UInt8) -> Bool { isWordScalar(Unicode.Scalar(b)) }
+        var words: [String] = []
+        var i = 0
+        while i < bytes.count {
+            guard isWord(bytes[i]) else { i += 1; continue }
+            var end = i
+            var hasLetter = false
+            while end < bytes.count, isWord(bytes[end]) {
+                if isLetterLike(Unicode.Scalar(bytes[end])) { hasLetter = true }
+                end += 1
+            }
+            var folded: [UInt8] = []
+            folded.reserveCapacity(end - i)
+            for k in i..<end {
+                var v = UInt32(bytes[k])
+                if v >= 0x41 && v <= 0x5A { v += 32 }
+                if hasLetter { v = leetFold(v) }
+                folded.append(UInt8(v))
+            }
+            words.append(String(decoding: folded, as: UTF8.self))
+            i = end
+        }
+        return words
+    }
 
     static func isMark(_ s: Unicode.Scalar) -> Bool {
         switch s.properties.generalCategory {
@@ -420,11 +507,16 @@ public struct ReviewRules: Sendable {
 
     // MARK: - Links
 
+    /// Punctuation around a link that is not part of it.
+    static let linkTrim: Set<Character> = ["(", ")", "<", ">", "[", "]", "\"", "'", ",", ".", "!", "?", ";", ":", "{", "}"]
+
     /// The lower-case host of `chunk` when it is a link: `scheme://host…`, or a bare domain name
     /// (`www.example.com/x`, `example.com`: dot-separated labels of letters, digits and `-`, the last
     /// one 2-63 letters). Not links: e-mail addresses, numbers (`3.14`), `e.g.`.
     static func linkHost(_ chunk: Substring) -> String? {
-        let trim: Set<Character> = ["(", ")", "<", ">", "[", "]", "\"", "'", ",", ".", "!", "?", ";", ":", "{", "}"]
+        // Without a `.` there is no domain name, and without a `:` no `://`: most words of a message.
+        guard chunk.utf8.contains(where: { $0 == 0x2E || $0 == 0x3A }) else { return nil }
+        let trim = linkTrim
         var text = chunk.drop(while: { trim.contains($0) })
         while let last = text.last, trim.contains(last) { text = text.dropLast() }
         var rest = text.lowercased()[...]

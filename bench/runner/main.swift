@@ -166,9 +166,11 @@ if let (transport, out) = options.profileWarm {
 }
 
 if let out = options.profileReviewWarm {
-    // As --profile-warm: processes of 100 and 600 reviews; per review = (600 − 100) / 500.
+    // As --profile-warm: processes of 100 and 600 reviews; per review = (600 − 100) / 500. The built
+    // (unstripped) bootstrap, so the profile has symbols.
     for count in [100, 600] {
-        _ = measure("profile review") { try bench.warmReview(ours, banLookup: false, warmup: 0, count: count, command: callgrind("\(out).\(count)").command) }
+        let command = ["/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=\(out).\(count)", built]
+        _ = measure("profile review") { try bench.warmReview(ours, banLookup: false, warmup: 0, count: count, command: command) }
     }
     log("profiled warm review processes (rules only): \(out).100 and \(out).600; per review = (600 − 100) / 500")
     bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()

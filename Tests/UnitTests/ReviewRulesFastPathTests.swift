@@ -1,0 +1,61 @@
+@testable import Handlers
+import LambdaRuntime
+import Testing
+
+/// The byte-level fast paths of `ReviewRules` (made for the review bench's 1,000 terms, issue 19) give
+/// what the character-level code gives.
+@Suite struct ReviewRulesFastPathTests {
+    /// The list form as cut on characters (the code before the fast path).
+    static func referenceEntries(_ text: String, defaultAction: ReviewAction) -> [(String, ReviewAction)] {
+        var terms: [(String, ReviewAction)] = []
+        for raw in text.trimmingASCIIWhitespace().split(whereSeparator: { $0 == "," || $0 == "\n" }) {
+            var entry = raw.trimmingASCIIWhitespace()
+            if entry.isEmpty { continue }
+            var action = defaultAction
+            if let colon = entry.lastIndex(of: ":"), let parsed = ReviewAction(rawValue: entry[entry.index(after: colon)...].lowercased()) {
+                action = parsed
+                entry = String(entry[..<colon]).trimmingASCIIWhitespace()
+            }
+            terms.append((entry, action))
+        }
+        return terms
+    }
+
+    @Test(arguments: [
+        "badword, darn:mask ,  soft phrase :MASK,\n\ncafé:deny, Café ,x:y:mask, trailing:",
+        "brépla,kouvé:mask,zé é,ñandú ,\tstrai",
+        "a,\u{301}b, c:\u{301}mask, d \u{301}:mask",      // combining marks after separators: one character with them
+        "x\u{600},y, z\u{600}:mask",                      // a Prepend scalar before a separator
+        "one\r\ntwo,three\r\n",                           // CR LF is one character
+        "日本語:mask,emoji 🎉,👍🏽ok:deny, ok",
+    ])
+    func listFormMatchesTheCharacterLevelCut(_ text: String) throws {
+        let fast = try ReviewRules.parseTerms(text, defaultAction: .deny)
+        let reference = Self.referenceEntries(text, defaultAction: .deny)
+        #expect(fast.map(\.term) == reference.map(\.0))
+        #expect(fast.map(\.action) == reference.map(\.1))
+        for entry in fast { #expect(entry.words == ReviewRules.tokenize(Array(entry.term.unicodeScalars)).map(\.folded)) }
+    }
+
+    @Test func asciiFoldingMatchesTokenize() {
+        for text in ["Hello W0rld", "1337 h4x0r $tuff @home", "a*b**c, 123 45.6", "UPPER lower MiXeD-case_words", "   ", "", "$$$ @@ **"] {
+            #expect(ReviewRules.foldedWords(text) == ReviewRules.tokenize(Array(text.unicodeScalars)).map(\.folded), "\(text)")
+        }
+    }
+
+    @Test func whitespaceMatchesCharacterIsWhitespace() {
+        let samples: [Character] = [" ", "\t", "\n", "\r\n", "\u{0B}", "\u{0C}", "\u{85}", "\u{A0}", "\u{2003}", "\u{3000}", "a", "\u{200B}", " \u{301}", "é", "🎉"]
+        for c in samples { #expect(ReviewRules.isWhitespace(c) == c.isWhitespace, "\(c.unicodeScalars.map { $0.value })") }
+        for v in 0..<0x80 { let c = Character(Unicode.Scalar(UInt8(v))); #expect(ReviewRules.isWhitespace(c) == c.isWhitespace) }
+    }
+
+    @Test func linksAreStillFound() {
+        let rules = ReviewRules(linkPolicy: .deny)
+        for message in ["see example.com", "go to https://x.io/a", "mail me: a@b.co? no, visit (docs.example.org).", "ftp://host:21"] {
+            #expect(rules.review(message) == .deny(reason: "links are not allowed here"), "\(message)")
+        }
+        for message in ["no links here", "3.14 is pi, e.g. this", "time 10:30", "a@b.co"] {
+            #expect(rules.review(message) == .allow(content: message, masked: false), "\(message)")
+        }
+    }
+}
