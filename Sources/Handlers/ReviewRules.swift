@@ -82,6 +82,7 @@ public struct ReviewRules: Sendable {
     /// Compiles terms already folded into words (`parseTerms` folds each once, to validate it).
     init(folded terms: [(words: [String], action: ReviewAction)], linkPolicy: LinkPolicy, allowedDomains: [String], maxLength: Int?) {
         var words: [String: ReviewAction] = [:]
+        words.reserveCapacity(terms.count)
         var phrases: [String: [(rest: [String], action: ReviewAction)]] = [:]
         for (folded, action) in terms {
             guard let first = folded.first else { continue }
@@ -215,7 +216,8 @@ public struct ReviewRules: Sendable {
         var compiled: [(term: String, action: ReviewAction, words: [String])] = []
         compiled.reserveCapacity(terms.count)
         for (index, entry) in terms.enumerated() {
-            guard entry.term.count <= maxTermCharacters else {
+            // (A character is at least one byte: count characters only when the bytes could exceed the limit.)
+            guard entry.term.utf8.count <= maxTermCharacters || entry.term.count <= maxTermCharacters else {
                 throw .invalidConfiguration("\(variable): term \(index) is longer than \(maxTermCharacters) characters")
             }
             let words = foldedWords(entry.term)
