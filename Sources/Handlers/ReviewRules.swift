@@ -273,7 +273,7 @@ public struct ReviewRules: Sendable {
             }
         }
         if linkPolicy != .allow {
-            for chunk in content.split(whereSeparator: Self.isWhitespace) {
+            for chunk in Self.whitespaceChunks(content) {
                 guard let host = Self.linkHost(chunk) else { continue }
                 if linkPolicy == .deny { return .deny(reason: "links are not allowed here") }
                 if !allowedDomains.contains(where: { host == $0 || host.hasSuffix("." + $0) }) {
@@ -302,6 +302,35 @@ public struct ReviewRules: Sendable {
         return s.properties.isWhitespace
     }
 
+    /// `content.split(whereSeparator: isWhitespace)`, cut on scalars when every whitespace scalar is a
+    /// character of its own: no non-ASCII scalar after it (an extending scalar would join it) and none at
+    /// U+0600 or above before it (a Prepend scalar would); CR LF is one whitespace character, cut the same.
+    /// Otherwise on characters.
+    static func whitespaceChunks(_ content: String) -> [Substring] {
+        let scalars = content.unicodeScalars
+        var chunks: [Substring] = []
+        var start: String.Index?
+        var previous: UInt32 = 0
+        var i = scalars.startIndex
+        while i != scalars.endIndex {
+            let v = scalars[i].value
+            let next = scalars.index(after: i)
+            let isSpace = v < 0x80 ? v == 0x20 || (v >= 0x09 && v <= 0x0D) : scalars[i].properties.isWhitespace
+            if isSpace {
+                guard previous < 0x600, next == scalars.endIndex || scalars[next].value < 0x80 else {
+                    return content.split(whereSeparator: isWhitespace)
+                }
+                if let s = start { chunks.append(content[s..<i]); start = nil }
+            } else if start == nil {
+                start = i
+            }
+            previous = v
+            i = next
+        }
+        if let s = start { chunks.append(content[s...]) }
+        return chunks
+    }
+
     // MARK: - Words and folding
 
     /// A word of the message: its scalars' positions and its folded form.
@@ -323,6 +352,20 @@ public struct ReviewRules: Sendable {
                                                                         && end + 1 < scalars.count && isWordScalar(scalars[end + 1])) {
                 if isLetterLike(scalars[end]) { hasLetter = true }
                 end += 1
+            }
+            if scalars[i..<end].allSatisfy({ $0.value < 0x80 }) {
+                // An ASCII word: what `fold` gives for each scalar, built from bytes.
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(end - i)
+                for k in i..<end {
+                    var v = scalars[k].value
+                    if v >= 0x41 && v <= 0x5A { v += 32 }
+                    if hasLetter { v = leetFold(v) }
+                    bytes.append(UInt8(v))
+                }
+                tokens.append(Token(range: i..<end, folded: String(decoding: bytes, as: UTF8.self)))
+                i = end
+                continue
             }
             var folded = String.UnicodeScalarView()
             for k in i..<end { fold(scalars[k], leet: hasLetter, into: &folded) }
@@ -521,6 +564,8 @@ public struct ReviewRules: Sendable {
         let trim = linkTrim
         var text = chunk.drop(while: { trim.contains($0) })
         while let last = text.last, trim.contains(last) { text = text.dropLast() }
+        // Trimmed of its punctuation ("unreal." → "unreal"), a word without `.` or `:` is no link either.
+        guard text.utf8.contains(where: { $0 == 0x2E || $0 == 0x3A }) else { return nil }
         var rest = text.lowercased()[...]
         var hasScheme = false
         if let marker = rest.firstRange(of: "://") {

@@ -59,3 +59,27 @@ import Testing
         }
     }
 }
+
+extension ReviewRulesFastPathTests {
+    @Test func whitespaceChunksMatchTheCharacterSplit() {
+        let samples = ["hey everyone,  the stream\tlooks great\r\ntonight! 🎉 docs.example.com/x", " lead and trail ",
+                       "a \u{301}b c\u{A0}d\u{3000}e", "x\u{600} y", "é è\u{2003}ü", "\r\n\r\n", "", "   ", "one", "👍🏽 ok\u{85}next"]
+        for text in samples {
+            #expect(ReviewRules.whitespaceChunks(text).map(String.init) == text.split(whereSeparator: { $0.isWhitespace }).map(String.init),
+                    "\(text.unicodeScalars.map { $0.value })")
+        }
+    }
+
+    @Test func asciiWordsFoldAsScalars() {
+        for text in ["Hello W0rld, H4X0R!", "mixed é and ASCII w0rds", "a\u{200B}b c", "UPPER $$ @@ 12 34a"] {
+            let tokens = ReviewRules.tokenize(Array(text.unicodeScalars))
+            for token in tokens {
+                var folded = String.UnicodeScalarView()
+                let scalars = Array(text.unicodeScalars)
+                let hasLetter = token.range.contains { ReviewRules.isLetterLike(scalars[$0]) }
+                for k in token.range { ReviewRules.fold(scalars[k], leet: hasLetter, into: &folded) }
+                #expect(token.folded == String(folded), "\(text)")
+            }
+        }
+    }
+}

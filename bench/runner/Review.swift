@@ -123,6 +123,8 @@ struct ReviewResults {
     /// Warm process CPU per review (µs): "A-bans", "B-bans" (with the ban lookup over HTTPS), "A-rules", "B-rules".
     var warmCPU: [String: [Double]] = [:]
     var warmCount = 0
+    /// The runtime alone: A's process CPU per `test.echo` of the same review request (µs).
+    var echoCPU: [Double] = []
     /// Peer answers identical to ours, over the warm runs' messages.
     var parity = (same: 0, compared: 0, firstDifference: "")
 }
@@ -246,6 +248,11 @@ enum ReviewBench {
                 }
             }
         }
+        log("review: the runtime alone (test.echo of a review request): \(s.warmup) + \(s.warmCount) invocations")
+        for _ in 1...s.warmRounds {
+            results.echoCPU.append(try bench.warm(ours, handler: "test.echo", event: ReviewWorkload.event(0, sequence: 0),
+                                                  warmup: s.warmup, count: s.warmCount).cpuMicrosecondsPerInvocation)
+        }
         return results
     }
 }
@@ -290,6 +297,7 @@ struct ReviewReport {
              us(warm("A-bans")), us(warm("B-bans")), ratio(warm("A-bans"), warm("B-bans")), "—"],
             ["warm review, process CPU per message, rules only (no `STATE_TABLE`) (µs)",
              us(warm("A-rules")), us(warm("B-rules")), ratio(warm("A-rules"), warm("B-rules")), "A ≤ 150 µs"],
+            ["the runtime alone: `test.echo` of the same request, process CPU per invocation (µs; ours)", us(Summary(r.echoCPU)), "—", "—", "—"],
         ]
         return rows.enumerated().map { i, row in
             "| " + row.joined(separator: " | ") + " |" + (i == 0 ? "\n|" + String(repeating: " --- |", count: row.count) : "")
