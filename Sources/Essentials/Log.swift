@@ -96,12 +96,27 @@ public enum Log {
         }
     }
 
+    /// Whether `text` has a character `escapingControls` writes out, by its UTF-8 bytes (every log
+    /// line passes here: no scalar decoding on the common path): C0 and DEL are single bytes, the C1
+    /// controls `C2 80`–`C2 9F`, U+2028/U+2029 `E2 80 A8`/`A9` (lead bytes never occur as continuations).
+    static func containsControls(_ text: String) -> Bool {
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0
+        for byte in text.utf8 {
+            if byte < 0x20 || byte == 0x7F { return true }
+            if previous == 0xC2, byte >= 0x80, byte <= 0x9F { return true }
+            if beforePrevious == 0xE2, previous == 0x80, byte == 0xA8 || byte == 0xA9 { return true }
+            beforePrevious = previous
+            previous = byte
+        }
+        return false
+    }
+
     /// `text` with its control characters written out: `\n`, `\r`, `\t`, and `\u{XX}` for the other
     /// C0 controls, DEL, the C1 controls and the Unicode line and paragraph separators (U+2028, U+2029).
     /// Text without any is returned as it is.
     public static func escapingControls(_ text: String) -> String {
         func isControl(_ v: UInt32) -> Bool { v < 0x20 || (v >= 0x7F && v <= 0x9F) || v == 0x2028 || v == 0x2029 }
-        guard text.unicodeScalars.contains(where: { isControl($0.value) }) else { return text }
+        guard containsControls(text) else { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count + 8)
         for scalar in text.unicodeScalars {

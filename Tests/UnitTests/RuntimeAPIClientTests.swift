@@ -30,6 +30,14 @@ import Testing
         #expect(json["requestId"] == nil)
     }
 
+    /// Each kind of control alone is found by the byte scan (the common path), and look-alike bytes
+    /// of other characters (é, NBSP, U+2027, €, U+2030) are not.
+    @Test(arguments: ["\u{0}", "\u{1B}", "\u{7F}", "\u{80}", "\u{85}", "\u{9F}", "\u{2028}", "\u{2029}"])
+    func eachControlAloneIsEscaped(_ control: String) {
+        #expect(Log.escapingControls("a\(control)b") != "a\(control)b")
+        for plain in ["é", "\u{A0}", "\u{2027}", "€", "\u{2030}", "日本"] { #expect(Log.escapingControls("a\(plain)b") == "a\(plain)b") }
+    }
+
     /// A value with a line break or a terminal escape cannot forge a line of its own (issue 22).
     @Test func textLinesEscapeControlCharacters() {
         let forged = "bob\n2026-01-01T00:00:00.000Z INFO invited admin\r\u{1B}[2K\u{7F}\u{85}\u{2028}\tend"
