@@ -54,7 +54,8 @@ enum Packaging {
     static func make(root: String, bootstrap: String) -> String? {
         let script = root + "/scripts/package-lambda.sh"
         guard FileManager.default.fileExists(atPath: script) else { return nil }
-        let dir = root + "/.build/bench/package/ours"
+        // BENCH_PACKAGE_DIR: another folder, so that runs started side by side do not replace each other's package.
+        let dir = ProcessInfo.processInfo.environment["BENCH_PACKAGE_DIR"] ?? root + "/.build/bench/package/ours"
         try? FileManager.default.removeItem(atPath: dir)
         let packaged = Shell.run([script, dir], environment: ["SKIP_SWIFT_BUILD": "1", "BOOTSTRAP_BIN": bootstrap, "TASK_ROOT": dir], echo: true)
         return packaged.status == 0 ? dir : nil

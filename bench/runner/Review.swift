@@ -120,6 +120,10 @@ struct ReviewResults {
     var plain: [String: [ColdSample]] = [:]
     var quota: [String: [ColdSample]] = [:]
     var quotaNote = ""
+    /// Reference, ours: a cold Stream Start over HTTPS (built-in roots), not throttled and at the share,
+    /// alternating with the reviews: what the same runtime needs for one signed HTTPS call and no rules.
+    var streamStartPlain: [ColdSample] = []
+    var streamStartQuota: [ColdSample] = []
     /// Warm process CPU per review (µs): "A-bans", "B-bans" (with the ban lookup over HTTPS), "A-rules", "B-rules".
     var warmCPU: [String: [Double]] = [:]
     var warmCount = 0
@@ -213,6 +217,8 @@ enum ReviewBench {
                 let sample = try bench.coldReview(runtime)
                 if i > 0 { results.plain[runtime.key, default: []].append(sample) }
             }
+            let reference = try bench.cold(ours, transport: .httpsBuiltInRoots)
+            if i > 0 { results.streamStartPlain.append(reference) }
         }
         switch CPUQuota.make(percent: 128.0 / 1769.0 * 100) {
         case let .success(quota):
@@ -224,6 +230,8 @@ enum ReviewBench {
                     Thread.sleep(forTimeInterval: 0.25)
                     results.quota[runtime.key, default: []].append(try bench.coldReview(runtime, quota: quota))
                 }
+                Thread.sleep(forTimeInterval: 0.25)
+                results.streamStartQuota.append(try bench.cold(ours, transport: .httpsBuiltInRoots, quota: quota))
             }
         case let .failure(why):
             results.quotaNote = "not measured: \(why)"
@@ -291,6 +299,9 @@ struct ReviewReport {
             ["CPU from process start to that answer (ms)", ms(cpu(r.plain["A"])), ms(cpu(r.plain["B"])), ratio(cpu(r.plain["A"]), cpu(r.plain["B"])), "—"],
             ["cold start → first review answered at the 128 MB CPU share (ms, \(summary(r.quota["A"]).count) runs)",
              ms(summary(r.quota["A"])), ms(summary(r.quota["B"])), ratio(summary(r.quota["A"]), summary(r.quota["B"])), "A median ≤ 40 ms"],
+            ["reference, ours: cold Stream Start over HTTPS (one signed SendEvent, no rules): answered not throttled / CPU / at the 128 MB CPU share (ms)",
+             "\(ms(Summary(r.streamStartPlain.map(\.firstAnsweredMs)))) / \(ms(Summary(r.streamStartPlain.map(\.cpuMs)))) / \(ms(Summary(r.streamStartQuota.map(\.firstAnsweredMs))))",
+             "—", "—", "—"],
             ["cold-start reviews answered within 200 ms at the 128 MB CPU share", share(within200(r.quota["A"])), share(within200(r.quota["B"])), "—", "A: every one of 20"],
             ["cold-start reviews answered within 200 ms, not throttled", share(within200(r.plain["A"])), share(within200(r.plain["B"])), "—", "—"],
             ["warm review, process CPU per message, rules + ban lookup over HTTPS (µs, \(r.warmCount) messages × \(warm("A-bans").count) processes)",
