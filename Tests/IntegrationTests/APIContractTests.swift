@@ -89,7 +89,9 @@ import Testing
     }
 
     /// schemathesis against the document: the local gateway and the real bootstrap, with and without
-    /// a JWT. `make test` installs it (test-deps).
+    /// a JWT. `make test` installs it (test-deps). One worker: with two, CPython 3.11's AST validator
+    /// can fail under hypothesis' concurrent lambda descriptions ("AST constructor recursion depth
+    /// mismatch", a runtime error of the tool, not a finding).
     @Test(.enabled(if: schemathesis != nil, "needs schemathesis (make test installs it into .venv-test)"))
     func schemathesisFindsNothing() throws {
         let stack = try ViewerStack(moto: MotoServer.shared())
@@ -98,7 +100,7 @@ import Testing
         for headers in [["-H", "Authorization: Bearer \(jwt)"], []] {
             let (status, output) = try Self.run(
                 [Self.schemathesis!, "run", Self.root + "/openapi.yaml", "--url", stack.url, "--max-examples", "50", "--checks", "all",
-                 "--exclude-checks", "positive_data_acceptance", "--workers", "2", "--seed", "20261130", "--no-color"] + headers,
+                 "--exclude-checks", "positive_data_acceptance", "--workers", "1", "--seed", "20261130", "--no-color"] + headers,
                 environment: ["SCHEMATHESIS_HOOKS": "st-hooks", "PYTHONPATH": Self.root + "/scripts"])
             #expect(status == 0, "schemathesis \(headers.isEmpty ? "without" : "with") a JWT:\n\(output.suffix(6000))")
             #expect(output.contains("14 selected / 14 total"), "\(output.prefix(2000))")
