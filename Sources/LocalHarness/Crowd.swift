@@ -106,14 +106,10 @@ public final class CrowdWorld: @unchecked Sendable {
 
     /// One HTTP API call through the pool: status, `Retry-After` (seconds) and body.
     func call(_ path: String, body: String, caller: String?) -> (status: Int, retryAfter: Double?, body: JSONValue) {
-        var context: [(key: String, value: JSONValue)] = [("http", .object([("method", .string("POST")), ("path", .string(path))]))]
-        if let caller {
-            context.append(("authorizer", .object([("jwt", .object([("claims", .object([("sub", .string(caller)), ("username", .string(caller))]))]))])))
-        }
-        let event = JSONValue.object([
-            ("version", .string("2.0")), ("routeKey", .string("POST \(path)")), ("rawPath", .string(path)),
-            ("requestContext", .object(context)), ("body", .string(body)), ("isBase64Encoded", .bool(false)),
-        ])
+        let claims: [(key: String, value: JSONValue)] = caller.map { [("sub", .string($0)), ("username", .string($0))] } ?? []
+        let event = LocalAPIGateway.httpAPIEvent(method: "POST", path: path, body: Array(body.utf8),
+                                                 authorizer: claims.isEmpty ? [] : [("jwt", .object([("claims", .object(claims))]))],
+                                                 requestId: "crowd-\(UUID().uuidString.prefix(8))")
         let outcome = api.invoke(event.serialized())
         guard case let .response(bytes) = outcome, let answer = try? JSONValue.parse(bytes), let status = answer["statusCode"]?.intValue else {
             record(502, retryAfter: nil)  // API Gateway answers a failed invocation with 502

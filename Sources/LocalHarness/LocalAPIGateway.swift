@@ -132,6 +132,27 @@ public final class LocalAPIGateway: @unchecked Sendable {
         return nil
     }
 
+    /// The HTTP API (payload format 2.0) event API Gateway would hand the function for a request;
+    /// `authorizer` is the `requestContext.authorizer` object's members (empty: no authorizer).
+    public static func httpAPIEvent(method: String, path: String, body: [UInt8], authorizer: [(key: String, value: JSONValue)] = [],
+                                    requestId: String, query: String = "", headers: [(String, String)] = [],
+                                    userAgent: String = "") -> JSONValue {
+        var context: [(key: String, value: JSONValue)] = [
+            ("accountId", .string("123456789012")), ("apiId", .string("local")), ("domainName", .string("127.0.0.1")),
+            ("http", .object([("method", .string(method)), ("path", .string(path)), ("protocol", .string("HTTP/1.1")),
+                              ("sourceIp", .string("127.0.0.1")), ("userAgent", .string(userAgent))])),
+            ("requestId", .string(requestId)), ("routeKey", .string("\(method) \(path)")), ("stage", .string("$default")),
+        ]
+        if !authorizer.isEmpty { context.append(("authorizer", .object(authorizer))) }
+        var event: [(key: String, value: JSONValue)] = [
+            ("version", .string("2.0")), ("routeKey", .string("\(method) \(path)")), ("rawPath", .string(path)),
+            ("rawQueryString", .string(query)), ("headers", .object(headers.map { ($0.0, .string($0.1)) })),
+            ("requestContext", .object(context)), ("isBase64Encoded", .bool(false)),
+        ]
+        if !body.isEmpty { event.append(("body", .string(String(decoding: body, as: UTF8.self)))) }
+        return .object(event)
+    }
+
     private func invokeAPI(_ request: ServerRequest) -> ServerReply {
         let route = request.path
         var authorizer: [(key: String, value: JSONValue)] = []
@@ -145,21 +166,10 @@ public final class LocalAPIGateway: @unchecked Sendable {
         }
         let requestId = lock.withLock { requestCount += 1; return "local-\(requestCount)" }
         let query = request.target.firstIndex(of: "?").map { String(request.target[request.target.index(after: $0)...]) } ?? ""
-        var context: [(key: String, value: JSONValue)] = [
-            ("accountId", .string("123456789012")), ("apiId", .string("local")), ("domainName", .string("127.0.0.1")),
-            ("http", .object([("method", .string(request.method)), ("path", .string(route)), ("protocol", .string("HTTP/1.1")),
-                              ("sourceIp", .string("127.0.0.1")), ("userAgent", .string(request.header("user-agent") ?? ""))])),
-            ("requestId", .string(requestId)), ("routeKey", .string("\(request.method) \(route)")), ("stage", .string("$default")),
-        ]
-        if !authorizer.isEmpty { context.append(("authorizer", .object(authorizer))) }
-        var event: [(key: String, value: JSONValue)] = [
-            ("version", .string("2.0")), ("routeKey", .string("\(request.method) \(route)")), ("rawPath", .string(route)),
-            ("rawQueryString", .string(query)),
-            ("headers", .object(request.headers.filter { $0.name != "authorization" }.map { ($0.name, .string($0.value)) })),
-            ("requestContext", .object(context)), ("isBase64Encoded", .bool(false)),
-        ]
-        if !request.body.isEmpty { event.append(("body", .string(String(decoding: request.body, as: UTF8.self)))) }
-        switch api.invoke(JSONValue.object(event).serialized()) {
+        let event = Self.httpAPIEvent(method: request.method, path: route, body: request.body, authorizer: authorizer, requestId: requestId,
+                                      query: query, headers: request.headers.filter { $0.name != "authorization" }.map { ($0.name, $0.value) },
+                                      userAgent: request.header("user-agent") ?? "")
+        switch api.invoke(event.serialized()) {
         case let .response(bytes):
             guard let answer = try? JSONValue.parse(bytes), let status = answer["statusCode"]?.intValue else {
                 return .json(502, #"{"message":"Internal Server Error"}"#)

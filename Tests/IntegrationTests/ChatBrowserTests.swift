@@ -18,16 +18,8 @@ extension ViewerBrowserTests {
         let reading = try Browser(driver: driver, name: "chat-reader")
         let guest = try Browser(driver: driver, name: "chat-guest")
         let browsers = [owner, trolling, reading, guest]
-        var failed = false
-        func check(_ ok: Bool, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-            if !ok {
-                failed = true
-                Issue.record("\(what)", sourceLocation: sourceLocation)
-            }
-        }
-        defer {
-            if failed { for b in browsers { try? b.screenshot(to: "\(Self.screenshots)/\(b.name).png") } }
-        }
+        let check = BrowserChecks()
+        defer { check.screenshotIfFailed(browsers, to: Self.screenshots) }
         func say(_ b: Browser, _ text: String) throws {
             _ = try b.run("document.getElementById('message').value = \(JSONValue.quoted(text)); document.getElementById('send').requestSubmit(); return true")
         }

@@ -23,18 +23,8 @@ import Testing
         let other = try Browser(driver: driver, name: "other")
         let guest = try Browser(driver: driver, name: "guest")
         let browsers = [invitee, other, guest]
-        var failed = false
-        func check(_ ok: Bool, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-            if !ok {
-                failed = true
-                Issue.record("\(what)", sourceLocation: sourceLocation)
-            }
-        }
-        defer {
-            if failed {
-                for b in browsers { try? b.screenshot(to: "\(Self.screenshots)/\(b.name).png") }
-            }
-        }
+        let check = BrowserChecks()
+        defer { check.screenshotIfFailed(browsers, to: Self.screenshots) }
 
         try invitee.open("\(stack.url)/?user=\(S.guest)")
         try other.open("\(stack.url)/?user=someone-else")
@@ -63,7 +53,7 @@ import Testing
             try late.open(stack.url + "/?user=late-viewer")
             check(late.wait(until: "window.viewer && window.viewer.startsFromState === 1 && !\(Self.video).paused"),
                   "a page opened mid-broadcast plays (from /channel/state)")
-            if failed { try? late.screenshot(to: "\(Self.screenshots)/late.png") }
+            if check.failed { try? late.screenshot(to: "\(Self.screenshots)/late.png") }
         }
 
         // EventBridge redelivers it: it reaches the page and changes nothing.

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import HTTPTransport
 import JSON
 import LocalHarness
@@ -105,5 +106,24 @@ final class Browser {
         let answer = try JSONValue.parse(response.body)
         if response.status >= 400 { throw ServerError("WebDriver \(method) \(url): \(response.status) \(answer.compactText)") }
         return answer["value"] ?? .null
+    }
+}
+
+/// A browser test's checks: a failed one is an issue at its caller's line (the test goes on, to show
+/// everything that is wrong at once), and once any failed, `screenshotIfFailed` keeps a picture of
+/// every window for the post-mortem.
+final class BrowserChecks {
+    private(set) var failed = false
+
+    func callAsFunction(_ ok: Bool, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard !ok else { return }
+        failed = true
+        Issue.record("\(what)", sourceLocation: sourceLocation)
+    }
+
+    /// Screenshots of `browsers` into `directory` (`<name>.png`), when a check failed.
+    func screenshotIfFailed(_ browsers: [Browser], to directory: String) {
+        guard failed else { return }
+        for b in browsers { try? b.screenshot(to: "\(directory)/\(b.name).png") }
     }
 }

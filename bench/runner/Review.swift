@@ -159,12 +159,7 @@ extension Bench {
         guard tlsStandIn.requestCount(for: "GetItem") == 1, tlsStandIn.rejectedSignatures == 0 else {
             throw BenchError("\(runtime.name): cold review made \(tlsStandIn.requestCount(for: "GetItem")) ban lookups (\(tlsStandIn.rejectedSignatures) badly signed), not 1")
         }
-        guard let timing = function.emulator.takeTiming(requestId: invocation.requestId),
-              let firstNext = function.emulator.firstNextRequestAt else { throw BenchError("\(runtime.name): no timing recorded") }
-        let start = function.process.startedAt
-        function.process.terminate()
-        return ColdSample(firstNextMs: Double(firstNext - start) / 1e6, firstAnsweredMs: Double(timing.completed - start) / 1e6,
-                          cpuMs: Double(cpu) / 1e6)
+        return try ColdSample(function, requestId: invocation.requestId, cpuNanoseconds: cpu, runtime: runtime)
     }
 
     /// A warm process reviewing `warmup + count` messages (cycling through the workload); returns its CPU

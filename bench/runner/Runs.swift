@@ -25,6 +25,19 @@ struct ColdSample {
     let cpuMs: Double
 }
 
+extension ColdSample {
+    /// The timings of `function`'s first invocation `requestId` (process start → first `/next`, → its
+    /// answer) and `cpuNanoseconds`; ends the process.
+    init(_ function: LocalFunction, requestId: String, cpuNanoseconds: UInt64, runtime: Runtime) throws {
+        guard let timing = function.emulator.takeTiming(requestId: requestId),
+              let firstNext = function.emulator.firstNextRequestAt else { throw BenchError("\(runtime.name): no timing recorded") }
+        let start = function.process.startedAt
+        function.process.terminate()
+        self.init(firstNextMs: Double(firstNext - start) / 1e6, firstAnsweredMs: Double(timing.completed - start) / 1e6,
+                  cpuMs: Double(cpuNanoseconds) / 1e6)
+    }
+}
+
 /// How a run reaches the IVS stand-in (issue #14).
 enum Transport: String, CaseIterable {
     /// Plain HTTP (what the figures before issue #14 measured).
@@ -107,12 +120,7 @@ final class Bench {
         let outcome = function.emulator.waitForOutcome(requestId: invocation.requestId, waitLimitSeconds: 120)
         let cpu = function.process.cpuNanoseconds ?? 0
         try checkStreamStart(outcome, runtime, function, standIn: standIn, expectedEvents: 1)
-        guard let timing = function.emulator.takeTiming(requestId: invocation.requestId),
-              let firstNext = function.emulator.firstNextRequestAt else { throw BenchError("\(runtime.name): no timing recorded") }
-        let start = function.process.startedAt
-        function.process.terminate()
-        return ColdSample(firstNextMs: Double(firstNext - start) / 1e6, firstAnsweredMs: Double(timing.completed - start) / 1e6,
-                          cpuMs: Double(cpu) / 1e6)
+        return try ColdSample(function, requestId: invocation.requestId, cpuNanoseconds: cpu, runtime: runtime)
     }
 
     /// Starts the runtime, sends `warmup + count` invocations one after another and keeps the
