@@ -16,22 +16,19 @@ import Testing
     static let composed = "jos\u{E9}"
     static let decomposed = "jose\u{301}"
 
-    let stages = FakeStages()
-    let store = FakeInviteStore()
-    let chat = FakeChat()
-    let rooms = FakeChatRooms()
-    let channels = FakeChannelStates()
-    var configuration = MultihostInviteConfiguration(table: "invites")
-
-    init() {
-        stages.stages[Self.stage] = StageDetails(arn: Self.stage, name: "demo", tags: [OwnerTag.defaultKey: "host", "chatRoomArn": Self.room])
-        rooms.rooms[Self.room] = ChatRoomDetails(arn: Self.room, name: "demo", tags: [OwnerTag.defaultKey: "host"])
+    /// The invite handler's fakes and configuration, set up as for its own tests.
+    let base = MultihostInviteHandlerTests()
+    var stages: FakeStages { base.stages }
+    var store: FakeInviteStore { base.store }
+    var chat: FakeChat { base.chat }
+    var rooms: FakeChatRooms { base.rooms }
+    var channels: FakeChannelStates { base.channels }
+    var configuration: MultihostInviteConfiguration {
+        get { base.configuration }
+        set { base.configuration = newValue }
     }
 
-    func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler {
-        MultihostInviteHandler(configuration: configuration, stages: stages, store: store, chat: chat, rooms: rooms, channelStates: channels,
-                               now: { now })
-    }
+    func handler(now: Int64 = MultihostInviteHandlerTests.now) -> MultihostInviteHandler { base.handler(now: now) }
 
     func send(_ method: String, _ path: String, body: String? = nil, claims: [String: String],
               to handler: MultihostInviteHandler? = nil) -> (status: Int, body: JSONValue) {
