@@ -157,7 +157,8 @@ extension Bench {
             throw BenchError("\(error)\n" + function.process.lines.suffix(20).joined(separator: "\n"))
         }
         guard tlsStandIn.requestCount(for: "GetItem") == 1, tlsStandIn.rejectedSignatures == 0 else {
-            throw BenchError("\(runtime.name): cold review made \(tlsStandIn.requestCount(for: "GetItem")) ban lookups (\(tlsStandIn.rejectedSignatures) badly signed), not 1")
+            throw BenchError("\(runtime.name): cold review made \(tlsStandIn.requestCount(for: "GetItem")) ban lookups (\(tlsStandIn.rejectedSignatures) badly signed), not 1\n"
+                             + function.process.lines.suffix(20).joined(separator: "\n"))
         }
         return try ColdSample(function, requestId: invocation.requestId, cpuNanoseconds: cpu, runtime: runtime)
     }
@@ -199,13 +200,42 @@ enum ReviewBench {
         var warmRounds = 2
     }
 
-    static func run(bench: Bench, ours: Runtime, peer: Runtime, settings s: Settings, log: (String) -> Void) throws -> ReviewResults {
-        var results = ReviewResults()
+    /// `bench --review-cpu`: A alone, printed: cold CPU and wall (15 plain, 10 at the 128 MB share), warm
+    /// CPU per review with and without the ban lookup (3 processes × 3,000), the runtime alone.
+    static func quickFigures(bench: Bench, ours: Runtime, log: (String) -> Void) throws {
+        storeBan(bench)
+        func line(_ what: String, _ values: [Double], _ unit: String) {
+            let s = Summary(values)
+            print("\(what): median \(String(format: "%.2f", s.median)) \(unit) (\(String(format: "%.2f", s.min))–\(String(format: "%.2f", s.max))), \(values.count) runs")
+        }
+        _ = try bench.coldReview(ours)
+        let plain = try (0..<15).map { _ in try bench.coldReview(ours) }
+        line("cold review, CPU to the first answer", plain.map(\.cpuMs), "ms")
+        line("cold review, start → first answer", plain.map(\.firstAnsweredMs), "ms")
+        if case let .success(quota) = CPUQuota.make(percent: 128.0 / 1769.0 * 100) {
+            let shared = try (0..<10).map { _ in Thread.sleep(forTimeInterval: 0.25); return try bench.coldReview(ours, quota: quota) }
+            line("cold review at the 128 MB share, start → first answer", shared.map(\.firstAnsweredMs), "ms")
+        }
+        for banLookup in [false, true] {
+            let cpu = try (0..<3).map { _ in try bench.warmReview(ours, banLookup: banLookup, warmup: 500, count: 3_000).cpuMicroseconds }
+            line("warm review CPU per message, " + (banLookup ? "rules + ban lookup" : "rules only"), cpu, "µs")
+        }
+        let echo = try (0..<3).map { _ in try bench.warm(ours, handler: "test.echo", event: ReviewWorkload.event(0, sequence: 0), warmup: 500, count: 3_000).cpuMicrosecondsPerInvocation }
+        line("the runtime alone (test.echo), CPU per invocation", echo, "µs")
+    }
+
+    /// The banned user's item, for the ban lookups to find.
+    static func storeBan(_ bench: Bench) {
         bench.tlsStandIn.setDynamoDBItem(table: ReviewWorkload.table, pk: "ban#\(Bench.room)#\(ReviewWorkload.bannedUser)", item: .object([
             ("pk", .object([("S", .string("ban#\(Bench.room)#\(ReviewWorkload.bannedUser)"))])),
             ("roomArn", .object([("S", .string(Bench.room))])), ("userId", .object([("S", .string(ReviewWorkload.bannedUser))])),
             ("bannedBy", .object([("S", .string("owner-1"))])), ("bannedAt", .object([("N", .string("1764460800"))])),
         ]))
+    }
+
+    static func run(bench: Bench, ours: Runtime, peer: Runtime, settings s: Settings, log: (String) -> Void) throws -> ReviewResults {
+        var results = ReviewResults()
+        storeBan(bench)
         log("review: cold starts over HTTPS with the ban lookup: 1 discarded + \(s.plainRuns) runs each, alternating A/B")
         for i in 0...s.plainRuns {
             for runtime in [ours, peer] {

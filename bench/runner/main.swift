@@ -5,7 +5,7 @@
 //
 //   .build/release/bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N]
 //                        [--ours BINARY] [--warm-cpu] [--profile-cold TRANSPORT OUT] [--profile-warm TRANSPORT OUT]
-//                        [--review-only | --no-review] [--profile-review-warm OUT]
+//                        [--review-only | --no-review] [--profile-review-warm OUT] [--profile-review-cold OUT] [--review-cpu]
 // The message review bench (issue 19, bench/runner/Review.swift) runs after the rest, or alone with --review-only.
 import Foundation
 import LocalHarness
@@ -42,6 +42,12 @@ struct Options {
     var skipReview = false
     /// `--profile-review-warm OUT`: warm review processes of A (rules only, 1,000 terms) under callgrind, then exit.
     var profileReviewWarm: String?
+    /// `--profile-review-cold OUT`: one cold review of A (with the ban lookup over HTTPS) under callgrind, then exit:
+    /// the package with the unstripped binary, so the profile has symbols.
+    var profileReviewCold: String?
+    /// `--review-cpu`: A's review figures alone (cold CPU and wall, plain and at the 128 MB share; warm CPU per
+    /// review; the runtime alone), printed, not written: the quick loop for before/after comparisons.
+    var reviewCPUOnly = false
     var root = FileManager.default.fileExists(atPath: "Package.swift")
         ? FileManager.default.currentDirectoryPath : BuildProducts.packageRoot
 
@@ -57,6 +63,10 @@ struct Options {
             case "--profile-review-warm":
                 guard let out = args.next() else { print("usage: bench --profile-review-warm OUT.callgrind"); exit(2) }
                 profileReviewWarm = out
+            case "--profile-review-cold":
+                guard let out = args.next() else { print("usage: bench --profile-review-cold OUT.callgrind"); exit(2) }
+                profileReviewCold = out
+            case "--review-cpu": reviewCPUOnly = true
             case "--no-write": write = false
             case "--profile-cold":
                 guard let t = args.next().flatMap(Transport.init(rawValue:)), let out = args.next() else {
@@ -76,7 +86,7 @@ struct Options {
             case "--warm-rounds": warmRounds = Int(args.next() ?? "") ?? warmRounds
             case "--warm-invocations": warmInvocations = Int(args.next() ?? "") ?? warmInvocations
             default:
-                print("usage: bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N] [--ours BINARY] [--warm-cpu] [--profile-cold|--profile-warm TRANSPORT OUT] [--review-only|--no-review] [--profile-review-warm OUT]")
+                print("usage: bench [--quick] [--no-write] [--cold-runs N] [--warm-rounds N] [--warm-invocations N] [--ours BINARY] [--warm-cpu] [--profile-cold|--profile-warm TRANSPORT OUT] [--review-only|--no-review] [--profile-review-warm OUT] [--profile-review-cold OUT] [--review-cpu]")
                 exit(arg == "--help" ? 0 : 2)
             }
         }
@@ -98,9 +108,14 @@ let package = Packaging.make(root: root, bootstrap: built)
 // The package's OpenSSL looks for its configuration in Debian's OPENSSLDIR (/usr/lib/ssl), which Amazon
 // Linux does not have, so on Lambda it loads none; this machine has one. OPENSSL_CONF names a file that
 // does not exist, so A starts here as it starts there.
+// BENCH_ENV="NAME=value NAME=value": more environment for A, for experiments (e.g. AWS_LAMBDA_LOG_LEVEL=WARN).
+let experiment = (ProcessInfo.processInfo.environment["BENCH_ENV"] ?? "").split(separator: " ").reduce(into: [String: String]()) {
+    let pair = $1.split(separator: "=", maxSplits: 1)
+    if pair.count == 2 { $0[String(pair[0])] = String(pair[1]) }
+}
 let ours = Runtime(key: "A", name: package == nil ? "bootstrap (Swift)" : "bootstrap (Swift, packaged)",
                    command: [package.map { $0 + "/bootstrap" } ?? built],
-                   environment: package.map { ["OPENSSL_CONF": $0 + "/lib/ssl/openssl.cnf"] } ?? [:])
+                   environment: (package.map { ["OPENSSL_CONF": $0 + "/lib/ssl/openssl.cnf"] } ?? [:]).merging(experiment) { $1 })
 let peer = Runtime(key: "B", name: "Python peer (awslambdaric + boto3)",
                    command: [python, "-m", "awslambdaric", "stream_started.handler"],
                    environment: ["PYTHONPATH": root + "/bench/peer"])
@@ -165,14 +180,52 @@ if let (transport, out) = options.profileWarm {
     exit(0)
 }
 
+/// BENCH_PROFILER: another profiler's command line for the review profiles, OUT standing for the output file
+/// (e.g. `/usr/bin/perf record -e cpu-clock -g -o OUT --`).
+func profilerCommand(_ out: String) -> [String]? {
+    ProcessInfo.processInfo.environment["BENCH_PROFILER"].map { $0.split(separator: " ").map { $0 == "OUT" ? out : String($0) } }
+}
 if let out = options.profileReviewWarm {
     // As --profile-warm: processes of 100 and 600 reviews; per review = (600 − 100) / 500. The built
     // (unstripped) bootstrap, so the profile has symbols.
+    // BENCH_PROFILER (as for --profile-review-cold): one process of 5,000 reviews under that profiler instead.
+    if let profiler = profilerCommand(out) {
+        _ = measure("profile review") { try bench.warmReview(ours, banLookup: false, warmup: 0, count: 5_000, command: profiler + [built]) }
+        log("profiled a warm review process (rules only, 5,000 reviews): \(out)")
+        bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
+        exit(0)
+    }
     for count in [100, 600] {
         let command = ["/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=\(out).\(count)", built]
         _ = measure("profile review") { try bench.warmReview(ours, banLookup: false, warmup: 0, count: count, command: command) }
     }
     log("profiled warm review processes (rules only): \(out).100 and \(out).600; per review = (600 − 100) / 500")
+    bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
+    exit(0)
+}
+if let out = options.profileReviewCold {
+    // The package's layout (its loader and libraries), with the unstripped binary beside the stripped one.
+    // Under callgrind the TLS handshake outlasts REVIEW_BAN_LOOKUP_MS (at most 180): the lookup then gives up
+    // and the bench says so; profile a binary built with a wider `MessageReviewHandler.banLookupRange`.
+    var command = [built]
+    if let package {
+        let unstripped = package + "/bootstrap.symbols"
+        try? FileManager.default.removeItem(atPath: unstripped)
+        measure("copy") { try FileManager.default.copyItem(atPath: built, toPath: unstripped) }
+        let interpreter = Shell.run(["patchelf", "--print-interpreter", package + "/bootstrap"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        Shell.run(["patchelf", "--force-rpath", "--set-rpath", package + "/lib", "--set-interpreter", interpreter, unstripped])
+        command = [unstripped]
+    }
+    let profiler = profilerCommand(out) ?? ["/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
+    let runtime = Runtime(key: "A", name: ours.name, command: profiler + command,
+                          environment: ours.environment.merging(["REVIEW_BAN_LOOKUP_MS": "180"]) { $1 })
+    let sample = measure("profile review") { try bench.coldReview(runtime) }
+    log("profiled one cold review (\(sample.firstAnsweredMs) ms under callgrind): callgrind_annotate \(out)")
+    bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
+    exit(0)
+}
+if options.reviewCPUOnly {
+    measure("review CPU") { try ReviewBench.quickFigures(bench: bench, ours: ours, log: log) }
     bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
     exit(0)
 }
