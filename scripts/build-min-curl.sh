@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Builds a minimal libcurl.so.4 for the Lambda package from Debian's own source of the installed
+# Builds a minimal libcurl for the Lambda package from Debian's own source of the installed
 # libcurl4 (same version, Debian's security patches applied): HTTP(S)/1.1 only, OpenSSL + zlib,
 # without the LDAP/RTMP/SSH/Kerberos/IDN/PSL/brotli/zstd stack (about 20 libraries, ~4.5 MB zipped).
-# Same soname and symbol versions (CURL_OPENSSL_4), so the binary linked against Debian's libcurl
-# loads it unchanged. Default CA bundle: Amazon Linux's /etc/pki/tls/certs/ca-bundle.crt.
-# Prints the path of the built libcurl.so.4; cached per version in $CURL_MIN_CACHE.
+# Both flavours: libcurl.a, which scripts/package-lambda.sh links into the binary, and libcurl.so.4
+# with the same soname and symbol versions (CURL_OPENSSL_4) as Debian's, so that a binary linked
+# against Debian's libcurl loads it unchanged. Default CA bundle: Amazon Linux's
+# /etc/pki/tls/certs/ca-bundle.crt.
+# Prints the path of libcurl.so.4, or with --static of libcurl.a; cached per version in $CURL_MIN_CACHE.
 set -euo pipefail
 
 ver=$(dpkg-query -W -f='${Version}' libcurl4)
 cache=${CURL_MIN_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/ivs-chat-events/curl-min-$ver}
 lib=$cache/lib/libcurl.so.4
-[[ -f $lib ]] && { echo "$lib"; exit 0; }
+[[ ${1:-} == --static ]] && wanted=$cache/lib/libcurl.a || wanted=$lib
+[[ -f $lib && -f $cache/lib/libcurl.a ]] && { echo "$wanted"; exit 0; }
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 # Debian's source, through a private apt config made from the machine's own apt sources with
@@ -36,7 +39,7 @@ patch -s -R -p1 < debian/patches/90_gnutls.patch
 # Small build; the lock (SWIFT_BUILD_LOCK, empty = none) keeps it from running beside a Swift build.
 lock=(); [[ -n "${SWIFT_BUILD_LOCK-/tmp/swift-build.lock}" ]] && lock=(flock "${SWIFT_BUILD_LOCK-/tmp/swift-build.lock}")
 "${lock[@]}" bash -c '
-  ./configure --quiet --prefix="$1" --disable-static --enable-shared --enable-versioned-symbols \
+  ./configure --quiet --prefix="$1" --enable-static --enable-shared --enable-versioned-symbols \
     --with-openssl --without-nghttp2 --with-zlib --with-ca-bundle=/etc/pki/tls/certs/ca-bundle.crt --without-ca-path \
     --disable-ldap --disable-ldaps --disable-rtsp --disable-dict --disable-telnet --disable-tftp \
     --disable-pop3 --disable-imap --disable-smb --disable-smtp --disable-gopher --disable-mqtt \
@@ -44,5 +47,5 @@ lock=(); [[ -n "${SWIFT_BUILD_LOCK-/tmp/swift-build.lock}" ]] && lock=(flock "${
     --without-libpsl --without-libidn2 --without-librtmp --without-libssh2 --without-libssh \
     --without-brotli --without-zstd --without-gssapi --without-libgsasl >&2
   make -s -j2 -C lib >&2 && make -s -C lib install >&2' _ "$cache"
-[[ -f $lib ]] || { echo "build-min-curl: no $lib after the build" >&2; exit 1; }
-echo "$lib"
+[[ -f $lib && -f $cache/lib/libcurl.a ]] || { echo "build-min-curl: no $lib or libcurl.a after the build" >&2; exit 1; }
+echo "$wanted"

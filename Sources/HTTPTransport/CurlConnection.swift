@@ -36,7 +36,16 @@ public final class CurlConnection {
     /// Whether `CURLOPT_CUSTOMREQUEST` is set (cleared again for GET and POST).
     private var customMethod = false
 
-    private static let globalInit: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
+    /// libcurl's (and so OpenSSL's) one-time set-up. First, OpenSSL is told not to fill its legacy
+    /// table of every cipher name (`EVP_get_cipherbyname`'s), which `OPENSSL_init_ssl` otherwise does
+    /// and its name map then copies at the first fetch: instructions of every cold start for names that
+    /// neither libcurl, libssl (which fetches its ciphers from the providers by name) nor this code looks
+    /// up. (Not the digests': certificate checks look those up by NID, and refuse a certificate whose
+    /// signature digest they cannot find as "too weak".)
+    private static let globalInit: Bool = {
+        _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ADD_ALL_CIPHERS), nil)
+        return curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+    }()
 
     public init(options: Options = Options()) {
         _ = CurlConnection.globalInit

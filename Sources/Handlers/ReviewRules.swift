@@ -87,7 +87,7 @@ public struct ReviewRules: Sendable {
         for (folded, action) in terms {
             guard let first = folded.first else { continue }
             if folded.count == 1 {
-                if words[first] != .deny { words[first] = action }
+                if words.updateValue(action, forKey: first) == .deny { words[first] = .deny }
             } else {
                 phrases[first, default: []].append((Array(folded.dropFirst()), action))
             }
@@ -152,6 +152,8 @@ public struct ReviewRules: Sendable {
     static func parseTerms(_ text: String, defaultAction: ReviewAction) throws(InitError) -> [(term: String, action: ReviewAction, words: [String])] {
         let variable = "REVIEW_BLOCKED_TERMS"
         var terms: [(term: String, action: ReviewAction)] = []
+        // Entries already folded by the list form's byte-level cut (nil: fold below), by index.
+        var folded: [(term: String, action: ReviewAction, words: [String])?] = []
         let trimmed = text.trimmingASCIIWhitespace()
         if trimmed.hasPrefix("[") {
             let value: JSONValue
@@ -176,10 +178,9 @@ public struct ReviewRules: Sendable {
                     throw .invalidConfiguration("\(variable): entry \(index) must be a string or {\"term\", \"action\"}")
                 }
             }
-        } else if Self.bytesAreCharacters(trimmed) {
+        } else if case let bytes = Array(trimmed.utf8), Self.bytesAreCharacters(bytes) {
             // The same entries as below, cut from the bytes (a thousand terms are compiled inside the cold
             // start that IVS Chat's 200 ms include).
-            let bytes = Array(trimmed.utf8)
             func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
             func unspaced(_ lo: Int, _ hi: Int) -> Range<Int> {
                 var lo = lo, hi = hi
@@ -187,18 +188,27 @@ public struct ReviewRules: Sendable {
                 while hi > lo, isSpace(bytes[hi - 1]) { hi -= 1 }
                 return lo..<hi
             }
+            // An ASCII entry is folded here too, from its bytes (`foldedASCIIWords`), so the loop below
+            // does not fold it again.
             var start = 0
+            var scratch: [UInt8] = []
+            scratch.reserveCapacity(maxTermCharacters)
             for k in 0...bytes.count where k == bytes.count || bytes[k] == 0x2C || bytes[k] == 0x0A {
                 defer { start = k + 1 }
                 var entry = unspaced(start, k)
                 if entry.isEmpty { continue }
                 var action = defaultAction
-                if let colon = entry.last(where: { bytes[$0] == 0x3A }),
-                   let parsed = ReviewAction(rawValue: String(decoding: bytes[(colon + 1)..<entry.upperBound], as: UTF8.self).lowercased()) {
+                if let colon = entry.last(where: { bytes[$0] == 0x3A }), let parsed = Self.action(bytes[(colon + 1)..<entry.upperBound]) {
                     action = parsed
                     entry = unspaced(entry.lowerBound, colon)
                 }
-                terms.append((String(decoding: bytes[entry], as: UTF8.self), action))
+                let term = String(decoding: bytes[entry], as: UTF8.self)
+                if entry.count <= maxTermCharacters, bytes[entry].allSatisfy({ $0 < 0x80 }) {
+                    folded.append((term, action, foldedASCIIWords(bytes, entry, scratch: &scratch)))
+                } else {
+                    folded.append(nil)
+                }
+                terms.append((term, action))
             }
         } else {
             for raw in trimmed.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
@@ -216,6 +226,13 @@ public struct ReviewRules: Sendable {
         var compiled: [(term: String, action: ReviewAction, words: [String])] = []
         compiled.reserveCapacity(terms.count)
         for (index, entry) in terms.enumerated() {
+            if index < folded.count, let done = folded[index] {
+                guard !done.words.isEmpty, done.words.allSatisfy({ $0.utf8.contains { $0 != 0x2A } }) else {
+                    throw .invalidConfiguration("\(variable): term \(index) has no letters or digits to match (or a word of '*' only)")
+                }
+                compiled.append(done)
+                continue
+            }
             // (A character is at least one byte: count characters only when the bytes could exceed the limit.)
             guard entry.term.utf8.count <= maxTermCharacters || entry.term.count <= maxTermCharacters else {
                 throw .invalidConfiguration("\(variable): term \(index) is longer than \(maxTermCharacters) characters")
@@ -233,17 +250,33 @@ public struct ReviewRules: Sendable {
     /// list form can be cut on bytes. Such an ASCII scalar joins a larger character only when it is CR
     /// (CR LF), when an extending scalar follows it (a combining mark, ZWJ…: all non-ASCII), or when a
     /// Prepend scalar precedes it (all at U+0600 or above); anything else is a boundary on both sides.
-    static func bytesAreCharacters(_ text: String) -> Bool {
-        var previous: UInt32 = 0
+    /// On UTF-8 bytes: a scalar at U+0600 or above is one whose lead byte is 0xD8 or above.
+    static func bytesAreCharacters(_ text: String) -> Bool { bytesAreCharacters(Array(text.utf8)) }
+
+    static func bytesAreCharacters(_ bytes: [UInt8]) -> Bool {
+        var previousLead: UInt8 = 0
         var afterStructural = false
-        for scalar in text.unicodeScalars {
-            let v = scalar.value
-            if v == 0x0D || (afterStructural && v >= 0x80) { return false }
-            afterStructural = v == 0x2C || v == 0x3A || v == 0x0A || v == 0x20 || v == 0x09
-            if afterStructural && previous >= 0x600 { return false }
-            previous = v
+        for b in bytes {
+            if b & 0xC0 == 0x80 { continue }  // a continuation byte: the same scalar
+            if b == 0x0D || (afterStructural && b >= 0x80) { return false }
+            afterStructural = b == 0x2C || b == 0x3A || b == 0x0A || b == 0x20 || b == 0x09
+            if afterStructural && previousLead >= 0xD8 { return false }
+            previousLead = b
         }
         return true
+    }
+
+    /// `ReviewAction(rawValue: lowercased)` of an entry's suffix after its last `:`, from its bytes.
+    static func action(_ suffix: ArraySlice<UInt8>) -> ReviewAction? {
+        // (Unicode lower-casing can make ASCII of other scalars: KELVIN SIGN → k.)
+        if suffix.contains(where: { $0 >= 0x80 }) { return ReviewAction(rawValue: String(decoding: suffix, as: UTF8.self).lowercased()) }
+        func matches(_ word: StaticString) -> Bool {
+            guard suffix.count == word.utf8CodeUnitCount else { return false }
+            var p = word.utf8Start
+            for b in suffix { guard b | 0x20 == p.pointee else { return false }; p += 1 }
+            return true
+        }
+        return matches("deny") ? .deny : matches("mask") ? .mask : nil
     }
 
     // MARK: - Review
@@ -273,11 +306,28 @@ public struct ReviewRules: Sendable {
             }
         }
         if linkPolicy != .allow {
-            for chunk in Self.whitespaceChunks(content) {
-                guard let host = Self.linkHost(chunk) else { continue }
+            func verdict(_ host: String) -> ReviewVerdict? {
                 if linkPolicy == .deny { return .deny(reason: "links are not allowed here") }
                 if !allowedDomains.contains(where: { host == $0 || host.hasSuffix("." + $0) }) {
                     return .deny(reason: "links to this site are not allowed here")
+                }
+                return nil
+            }
+            if content.utf8.allSatisfy({ $0 < 0x80 }) {
+                // ASCII (most messages): characters are bytes, the same cut and the same hosts from bytes.
+                let bytes = Array(content.utf8)
+                var start = -1
+                for k in 0...bytes.count {
+                    if k == bytes.count || bytes[k] == 0x20 || (bytes[k] >= 0x09 && bytes[k] <= 0x0D) {
+                        if start >= 0, let host = Self.linkHostASCII(bytes[start..<k]), let denied = verdict(host) { return denied }
+                        start = -1
+                    } else if start < 0 {
+                        start = k
+                    }
+                }
+            } else {
+                for chunk in Self.whitespaceChunks(content) {
+                    if let host = Self.linkHost(chunk), let denied = verdict(host) { return denied }
                 }
             }
         }
@@ -342,6 +392,8 @@ public struct ReviewRules: Sendable {
     /// The message's words, folded.
     static func tokenize(_ scalars: [Unicode.Scalar]) -> [Token] {
         var tokens: [Token] = []
+        var scratch: [UInt8] = []
+        scratch.reserveCapacity(32)
         var i = 0
         while i < scalars.count {
             guard isWordScalar(scalars[i]) else { i += 1; continue }
@@ -355,15 +407,14 @@ public struct ReviewRules: Sendable {
             }
             if scalars[i..<end].allSatisfy({ $0.value < 0x80 }) {
                 // An ASCII word: what `fold` gives for each scalar, built from bytes.
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(end - i)
+                scratch.removeAll(keepingCapacity: true)
                 for k in i..<end {
                     var v = scalars[k].value
                     if v >= 0x41 && v <= 0x5A { v += 32 }
                     if hasLetter { v = leetFold(v) }
-                    bytes.append(UInt8(v))
+                    scratch.append(UInt8(v))
                 }
-                tokens.append(Token(range: i..<end, folded: String(decoding: bytes, as: UTF8.self)))
+                tokens.append(Token(range: i..<end, folded: String(decoding: scratch, as: UTF8.self)))
                 i = end
                 continue
             }
@@ -377,33 +428,30 @@ public struct ReviewRules: Sendable {
 
     /// The folded words of `text` (how terms are compiled).
     static func foldedWords(_ text: String) -> [String] {
-        text.utf8.allSatisfy { $0 < 0x80 } ? foldedASCIIWords(Array(text.utf8)) : tokenize(Array(text.unicodeScalars)).map(\.folded)
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return tokenize(Array(text.unicodeScalars)).map(\.folded) }
+        let bytes = Array(text.utf8)
+        var scratch: [UInt8] = []
+        return foldedASCIIWords(bytes, bytes.indices, scratch: &scratch)
     }
 
-    /// What `tokenize` folds an ASCII text into, from its bytes (ASCII has no format characters, marks
-    /// or look-alikes: a word is a run of word bytes, folded to lower case, and leet when it has a letter).
-    static func foldedASCIIWords(_ bytes: [UInt8]) -> [String] {
-        func isWord(_ b: UInt8) -> Bool { isWordScalar(Unicode.Scalar(b)) }
+    /// What `tokenize` folds the ASCII text `bytes[range]` into, from its bytes (ASCII has no format
+    /// characters, marks or look-alikes: a word is a run of word bytes, folded to lower case, and leet
+    /// when it has a letter). `scratch`: a buffer to fold each word in, reused across calls.
+    static func foldedASCIIWords(_ bytes: [UInt8], _ range: Range<Int>, scratch: inout [UInt8]) -> [String] {
         var words: [String] = []
-        var i = 0
-        while i < bytes.count {
-            guard isWord(bytes[i]) else { i += 1; continue }
-            var end = i
-            var hasLetter = false
-            while end < bytes.count, isWord(bytes[end]) {
-                if isLetterLike(Unicode.Scalar(bytes[end])) { hasLetter = true }
-                end += 1
+        bytes.withUnsafeBufferPointer { bytes in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                guard ASCIIFold.isWord(bytes[i]) else { i += 1; continue }
+                var end = i
+                var hasLetter = false
+                while end < range.upperBound, ASCIIFold.isWord(bytes[end]) {
+                    hasLetter = hasLetter || ASCIIFold.isLetter(bytes[end])
+                    end += 1
+                }
+                words.append(ASCIIFold.word(bytes, i..<end, leet: hasLetter, scratch: &scratch))
+                i = end
             }
-            var folded: [UInt8] = []
-            folded.reserveCapacity(end - i)
-            for k in i..<end {
-                var v = UInt32(bytes[k])
-                if v >= 0x41 && v <= 0x5A { v += 32 }
-                if hasLetter { v = leetFold(v) }
-                folded.append(UInt8(v))
-            }
-            words.append(String(decoding: folded, as: UTF8.self))
-            i = end
         }
         return words
     }
@@ -550,6 +598,24 @@ public struct ReviewRules: Sendable {
         return c.unicodeScalars.first
     }
 
+    /// Folding and classifying ASCII bytes without Unicode property lookups (what `isWordScalar`,
+    /// `isLetterLike` and `fold` give for ASCII).
+    enum ASCIIFold {
+        static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+        static func isWord(_ b: UInt8) -> Bool { isLetter(b) || (b >= 0x30 && b <= 0x39) || b == 0x2A || b == 0x40 || b == 0x24 }
+        /// `bytes[range]` (word bytes) lower-cased, and leet-folded when `leet`, as a String.
+        static func word(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, leet: Bool, scratch: inout [UInt8]) -> String {
+            scratch.removeAll(keepingCapacity: true)
+            for k in range {
+                var v = bytes[k]
+                if v >= 0x41 && v <= 0x5A { v += 32 }
+                if leet { v = UInt8(truncatingIfNeeded: leetFold(UInt32(v))) }
+                scratch.append(v)
+            }
+            return String(decoding: scratch, as: UTF8.self)
+        }
+    }
+
     // MARK: - Links
 
     /// Punctuation around a link that is not part of it.
@@ -561,6 +627,11 @@ public struct ReviewRules: Sendable {
     static func linkHost(_ chunk: Substring) -> String? {
         // Without a `.` there is no domain name, and without a `:` no `://`: most words of a message.
         guard chunk.utf8.contains(where: { $0 == 0x2E || $0 == 0x3A }) else { return nil }
+        return chunk.utf8.allSatisfy({ $0 < 0x80 }) ? linkHostASCII(ArraySlice(chunk.utf8)) : linkHostCharacters(chunk)
+    }
+
+    /// `linkHost` on characters (any text).
+    static func linkHostCharacters(_ chunk: Substring) -> String? {
         let trim = linkTrim
         var text = chunk.drop(while: { trim.contains($0) })
         while let last = text.last, trim.contains(last) { text = text.dropLast() }
@@ -585,6 +656,43 @@ public struct ReviewRules: Sendable {
         guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") } }),
               let tld = labels.last, (2...63).contains(tld.count), tld.allSatisfy({ $0.isLetter }) else { return nil }
         return String(rest)
+    }
+
+    /// `linkHost` of an ASCII chunk, on its bytes (for ASCII a character is a byte: the same answer).
+    static func linkHostASCII(_ chunk: ArraySlice<UInt8>) -> String? {
+        guard chunk.contains(where: { $0 == 0x2E || $0 == 0x3A }) else { return nil }
+        func isTrim(_ b: UInt8) -> Bool {
+            switch b {
+            case 0x28, 0x29, 0x3C, 0x3E, 0x5B, 0x5D, 0x22, 0x27, 0x2C, 0x2E, 0x21, 0x3F, 0x3B, 0x3A, 0x7B, 0x7D: return true
+            default: return false
+            }
+        }
+        var lo = chunk.startIndex, hi = chunk.endIndex
+        while lo < hi, isTrim(chunk[lo]) { lo += 1 }
+        while hi > lo, isTrim(chunk[hi - 1]) { hi -= 1 }
+        guard chunk[lo..<hi].contains(where: { $0 == 0x2E || $0 == 0x3A }) else { return nil }
+        let text = chunk[lo..<hi].map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
+        func isLetter(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x7A }  // (lower-cased)
+        var r = 0..<text.count
+        var hasScheme = false
+        if let m = (r.lowerBound..<max(r.lowerBound, r.upperBound - 2)).first(where: { text[$0] == 0x3A && text[$0 + 1] == 0x2F && text[$0 + 2] == 0x2F }) {
+            guard m > r.lowerBound, text[r.lowerBound..<m].allSatisfy(isLetter) else { return nil }
+            r = (m + 3)..<r.upperBound
+            hasScheme = true
+        }
+        if let end = r.first(where: { text[$0] == 0x2F || text[$0] == 0x3F || text[$0] == 0x23 }) { r = r.lowerBound..<end }
+        if let at = r.last(where: { text[$0] == 0x40 }) {
+            guard hasScheme else { return nil }  // an e-mail address
+            r = (at + 1)..<r.upperBound
+        }
+        if let colon = r.last(where: { text[$0] == 0x3A }) { r = r.lowerBound..<colon }
+        let host = text[r]
+        if hasScheme { return host.isEmpty ? nil : String(decoding: host, as: UTF8.self) }
+        let labels = host.split(separator: 0x2E, omittingEmptySubsequences: false)
+        guard labels.count >= 2,
+              labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.allSatisfy { isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D } }),
+              let tld = labels.last, (2...63).contains(tld.count), tld.allSatisfy(isLetter) else { return nil }
+        return String(decoding: host, as: UTF8.self)
     }
 }
 

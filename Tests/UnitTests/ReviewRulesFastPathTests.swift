@@ -28,6 +28,8 @@ import Testing
         "x\u{600},y, z\u{600}:mask",                      // a Prepend scalar before a separator
         "one\r\ntwo,three\r\n",                           // CR LF is one character
         "日本語:mask,emoji 🎉,👍🏽ok:deny, ok",
+        "a:DENY,b:Mask, c:MAS\u{212A}, d:mäsk, e:deny:mask,f:, g : mask , 12",  // KELVIN SIGN lower-cases to k
+        String(repeating: "x", count: 100) + ":mask",
     ])
     func listFormMatchesTheCharacterLevelCut(_ text: String) throws {
         let fast = try ReviewRules.parseTerms(text, defaultAction: .deny)
@@ -35,6 +37,11 @@ import Testing
         #expect(fast.map(\.term) == reference.map(\.0))
         #expect(fast.map(\.action) == reference.map(\.1))
         for entry in fast { #expect(entry.words == ReviewRules.tokenize(Array(entry.term.unicodeScalars)).map(\.folded)) }
+    }
+
+    @Test(arguments: ["a," + String(repeating: "y", count: 101) + ":mask", "a, ** ,b", "a,*:deny"])
+    func listFormRefusesWhatTheCharacterLevelCutRefuses(_ text: String) {
+        #expect(throws: InitError.self) { try ReviewRules.parseTerms(text, defaultAction: .deny) }
     }
 
     @Test func asciiFoldingMatchesTokenize() {
@@ -61,6 +68,16 @@ import Testing
 }
 
 extension ReviewRulesFastPathTests {
+    @Test func asciiLinkHostsMatchTheCharacterLevelParse() {
+        let samples = ["example.com", "(www.Example.COM/path).", "https://user@Host.io:8080/x?y#z", "HTTP://a", "ftp://", "://x.com",
+                       "1ab://x.com", "a@b.co", "3.14", "e.g.", "x.y.zz", "a..b.com", "-a.com", "a.c0m", "a.c", "x.yz:80", "\"site.org\"",
+                       "((..))", "mailto:a@b.co", "a:b", "www.x" + String(repeating: "y", count: 64) + ".com", "x." + String(repeating: "z", count: 64),
+                       "[host.net]!", "ok.computer?", "https://", "h://@", "https://a.b/c", "a.b/c.d", "A.B", "{x.io}", "x.io#frag", "sub.dom-ain.ORG."]
+        for sample in samples {
+            #expect(ReviewRules.linkHostASCII(ArraySlice(sample.utf8)) == ReviewRules.linkHostCharacters(Substring(sample)), "\(sample)")
+        }
+    }
+
     @Test func whitespaceChunksMatchTheCharacterSplit() {
         let samples = ["hey everyone,  the stream\tlooks great\r\ntonight! 🎉 docs.example.com/x", " lead and trail ",
                        "a \u{301}b c\u{A0}d\u{3000}e", "x\u{600} y", "é è\u{2003}ü", "\r\n\r\n", "", "   ", "one", "👍🏽 ok\u{85}next"]

@@ -218,7 +218,7 @@ if let out = options.profileReviewCold {
     }
     let profiler = profilerCommand(out) ?? ["/usr/bin/valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
     let runtime = Runtime(key: "A", name: ours.name, command: profiler + command,
-                          environment: ours.environment.merging(["REVIEW_BAN_LOOKUP_MS": "180"]) { $1 })
+                          environment: ours.environment.merging(["REVIEW_BAN_LOOKUP_MS": ProcessInfo.processInfo.environment["BENCH_BAN_LOOKUP_MS"] ?? "180"]) { $1 })
     let sample = measure("profile review") { try bench.coldReview(runtime) }
     log("profiled one cold review (\(sample.firstAnsweredMs) ms under callgrind): callgrind_annotate \(out)")
     bench.standIn.stop(); bench.tlsStandIn.stop(); bench.pki.remove()
