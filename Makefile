@@ -80,18 +80,18 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT=$(SWIFT) scripts/fuzz.sh
 
-## bench: release build (Swift stdlib linked statically, as deployed), then the A/B benchmarks against
-##   the Python peer in .venv-bench (console table, BENCHMARKS.md, bench/latency.png). BENCH_ARGS=--quick: short run.
+## bench: the A/B benchmarks of the deployable package (scripts/package-lambda.sh builds it, in .build-release)
+##   against the Python peer in .venv-bench (console table, BENCHMARKS.md, bench/latency.png). BENCH_ARGS=--quick: short run.
 BENCH_VENV := .venv-bench
 bench: deps $(BENCH_VENV)/.installed
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product bench
 	.build/release/bench $(BENCH_ARGS)
 
 ## bench-review: only the message review bench (issue 19): cold start to the first review answered (plain and at
 ##   the 128 MB CPU share), the share within IVS Chat's 200 ms, warm CPU per review with 1,000 terms, against the
 ##   Python peer reviewer (bench/peer/message_review.py); writes its section of BENCHMARKS.md. BENCH_ARGS=--quick: short run.
 bench-review: deps $(BENCH_VENV)/.installed
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product bench
 	.build/release/bench --review-only $(BENCH_ARGS)
 
 $(BENCH_VENV)/.installed: bench/requirements.txt bench/peer/requirements.txt

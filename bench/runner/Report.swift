@@ -48,17 +48,34 @@ struct Machine {
 }
 
 /// The deployable package of A, when the project has `scripts/package-lambda.sh` (branch `deploy`):
-/// the stripped binary with its own loader and libraries (minimal libcurl). Laid out with TASK_ROOT
+/// the stripped binary (libraries linked in) with its own loader and libc. Laid out with TASK_ROOT
 /// set to its own folder, so it runs here as it runs from /var/task on Lambda.
 enum Packaging {
+    /// BENCH_PACKAGE_DIR: another folder, so that runs started side by side do not replace each other's package.
+    static func folder(root: String) -> String {
+        ProcessInfo.processInfo.environment["BENCH_PACKAGE_DIR"] ?? root + "/.build/bench/package/ours"
+    }
+
+    /// Packages a prebuilt `bootstrap` (`--ours`).
     static func make(root: String, bootstrap: String) -> String? {
         let script = root + "/scripts/package-lambda.sh"
         guard FileManager.default.fileExists(atPath: script) else { return nil }
-        // BENCH_PACKAGE_DIR: another folder, so that runs started side by side do not replace each other's package.
-        let dir = ProcessInfo.processInfo.environment["BENCH_PACKAGE_DIR"] ?? root + "/.build/bench/package/ours"
+        let dir = folder(root: root)
         try? FileManager.default.removeItem(atPath: dir)
         let packaged = Shell.run([script, dir], environment: ["SKIP_SWIFT_BUILD": "1", "BOOTSTRAP_BIN": bootstrap, "TASK_ROOT": dir], echo: true)
         return packaged.status == 0 ? dir : nil
+    }
+
+    /// Builds and packages `bootstrap` as a deployment does (its release build in `.build-release`):
+    /// the unstripped binary and the package's folder.
+    static func build(root: String) -> (binary: String, package: String)? {
+        let script = root + "/scripts/package-lambda.sh"
+        guard FileManager.default.fileExists(atPath: script) else { return nil }
+        let dir = folder(root: root)
+        try? FileManager.default.removeItem(atPath: dir)
+        guard Shell.run([script, dir], environment: ["TASK_ROOT": dir], echo: true).status == 0 else { return nil }
+        let binary = root + "/.build-release/release/bootstrap"
+        return FileManager.default.isExecutableFile(atPath: binary) ? (binary, dir) : nil
     }
 }
 
@@ -76,7 +93,7 @@ struct Sizes {
 
         let what: String
         if let package, Shell.run([root + "/scripts/zip-lambda.sh", package, dir + "/ours.zip"]).status == 0 {
-            what = "`scripts/package-lambda.sh` package (stripped bootstrap + its loader and libraries, minimal libcurl), zipped by `scripts/zip-lambda.sh`"
+            what = "`scripts/package-lambda.sh` package (stripped bootstrap with minimal libcurl, OpenSSL, zlib and libstdc++ linked in, + its loader, libc, libm, libgcc_s), zipped by `scripts/zip-lambda.sh`"
         } else {
             try? FileManager.default.createDirectory(atPath: dir + "/stripped", withIntermediateDirectories: true)
             Shell.run(["cp", bootstrap, dir + "/stripped/bootstrap"])

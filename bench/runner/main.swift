@@ -102,9 +102,14 @@ guard FileManager.default.isExecutableFile(atPath: python) else {
     log("bench: no \(python): run `make bench` (it makes the virtualenv from bench/requirements.txt)")
     exit(1)
 }
-// A: the deployable package when the project can make one (scripts/package-lambda.sh), else the built binary.
-let built = options.oursBinary ?? BuildProducts.path("bootstrap")
-let package = Packaging.make(root: root, bootstrap: built)
+// A: the deployable package, as scripts/package-lambda.sh builds it (its own release build, libraries linked
+// in statically); with --ours BINARY, that binary packaged. `built`: the unstripped binary (profiles).
+let (built, package): (String, String?) = {
+    if let binary = options.oursBinary { return (binary, Packaging.make(root: root, bootstrap: binary)) }
+    if let made = Packaging.build(root: root) { return made }
+    log("bench: scripts/package-lambda.sh failed; measuring this build's bootstrap unpackaged")
+    return (BuildProducts.path("bootstrap"), nil)
+}()
 // The package's OpenSSL looks for its configuration in Debian's OPENSSLDIR (/usr/lib/ssl), which Amazon
 // Linux does not have, so on Lambda it loads none; this machine has one. OPENSSL_CONF names a file that
 // does not exist, so A starts here as it starts there.
