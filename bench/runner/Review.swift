@@ -131,6 +131,8 @@ struct ReviewResults {
     var warmCount = 0
     /// The runtime alone: A's process CPU per `test.echo` of the same review request (µs).
     var echoCPU: [Double] = []
+    /// The protocol's floor: bench/floor/runtime_api_floor.c's process CPU per invocation (µs), same request.
+    var floorCPU: [Double] = []
     /// Peer answers identical to ours, over the warm runs' messages.
     var parity = (same: 0, compared: 0, firstDifference: "")
 }
@@ -234,6 +236,10 @@ enum ReviewBench {
         }
         let echo = try (0..<3).map { _ in try bench.warm(ours, handler: "test.echo", event: ReviewWorkload.event(0, sequence: 0), warmup: 500, count: 3_000).cpuMicrosecondsPerInvocation }
         line("the runtime alone (test.echo), CPU per invocation", echo, "µs")
+        if let floor = RuntimeAPIFloor.build(root: BuildProducts.packageRoot, log: log) {
+            let cpu = try (0..<3).map { _ in try bench.warm(floor, handler: "test.echo", event: ReviewWorkload.event(0, sequence: 0), warmup: 500, count: 3_000).cpuMicrosecondsPerInvocation }
+            line("the protocol's floor (bench/floor, C, raw socket), CPU per invocation", cpu, "µs")
+        }
     }
 
     /// The banned user's item, for the ban lookups to find.
@@ -300,7 +306,24 @@ enum ReviewBench {
             results.echoCPU.append(try bench.warm(ours, handler: "test.echo", event: ReviewWorkload.event(0, sequence: 0),
                                                   warmup: s.warmup, count: s.warmCount).cpuMicrosecondsPerInvocation)
         }
+        if let floor = RuntimeAPIFloor.build(root: BuildProducts.packageRoot, log: log) {
+            log("review: the protocol's floor (bench/floor/runtime_api_floor.c): \(s.warmup) + \(s.warmCount) invocations")
+            for _ in 1...s.warmRounds {
+                results.floorCPU.append(try bench.warm(floor, handler: "test.echo", event: ReviewWorkload.event(0, sequence: 0),
+                                                       warmup: s.warmup, count: s.warmCount).cpuMicrosecondsPerInvocation)
+            }
+        }
         return results
+    }
+}
+
+/// bench/floor/runtime_api_floor.c, compiled: GET /next and POST /response on one raw socket, echoing the event.
+enum RuntimeAPIFloor {
+    static func build(root: String, log: (String) -> Void) -> Runtime? {
+        let binary = root + "/.build/bench/runtime-api-floor"
+        let compiled = Shell.run(["cc", "-O2", "-o", binary, root + "/bench/floor/runtime_api_floor.c"], echo: true)
+        guard compiled.status == 0 else { log("bench: cc failed for bench/floor/runtime_api_floor.c: the floor is not measured"); return nil }
+        return Runtime(key: "F", name: "Runtime API floor (C, raw socket)", command: [binary], environment: [:])
     }
 }
 
@@ -351,6 +374,8 @@ struct ReviewReport {
              us(warm("A-rules")), us(warm("B-rules")), ratio(warm("A-rules"), warm("B-rules")), "A ≤ 150 µs"],
             ["the runtime alone: `test.echo` of the same request, process CPU per invocation (µs; ours)", us(Summary(r.echoCPU)), "—", "—", "—"],
             ["the review's own CPU: rules only minus the runtime alone (medians, µs; ours)", reviewOwn.map { "\(short($0)) µs" } ?? "—", "—", "—", "—"],
+            ["the protocol's floor on this machine: GET /next + POST /response on one blocking socket, no library, no log (bench/floor, C), process CPU per invocation (µs)",
+             us(Summary(r.floorCPU)), "—", "—", "—"],
         ]
         return rows.enumerated().map { i, row in
             "| " + row.joined(separator: " | ") + " |" + (i == 0 ? "\n|" + String(repeating: " --- |", count: row.count) : "")
@@ -372,7 +397,7 @@ struct ReviewReport {
             verdict(!quotaA.isEmpty && quotaA.median <= 40, "cold start to the first review answered at the 128 MB CPU share: median ≤ 40 ms (\(quotaA.isEmpty ? "not measured" : short(quotaA.median) + " ms"))"),
             verdict(nA >= 20 && inA == nA, "every one of 20 cold starts at the 128 MB CPU share answered within 200 ms (\(inA) of \(nA))"),
             verdict(!warm("A-rules").isEmpty && warm("A-rules").max <= 150, "warm review ≤ 150 µs CPU per message with 1,000 terms (rules only: \(short(warm("A-rules").max)) µs at most; with the ban lookup over HTTPS: \(short(warm("A-bans").median)) µs)"),
-            "INFO  of that, the review's own CPU (rules only less the runtime alone's `test.echo`): \(reviewOwn.map { short($0) + " µs" } ?? "not measured"); the rest is the Runtime API loop (two HTTP exchanges over loopback, the log and metrics lines)",
+            "INFO  of that, the review's own CPU (rules only less the runtime alone's `test.echo`): \(reviewOwn.map { short($0) + " µs" } ?? "not measured"); the rest is the Runtime API loop (two HTTP exchanges over loopback, the log and metrics lines), whose floor here (no HTTP library, no log) is \(results.floorCPU.isEmpty ? "not measured" : short(Summary(results.floorCPU).median) + " µs")",
             "INFO  the peer's cold-start reviews within 200 ms at the 128 MB CPU share: \(inB) of \(nB)",
         ]
         let p = results.parity
