@@ -81,23 +81,55 @@ public struct ReviewRules: Sendable {
 
     /// Compiles terms already folded into words (`parseTerms` folds each once, to validate it).
     init(folded terms: [(words: [String], action: ReviewAction)], linkPolicy: LinkPolicy, allowedDomains: [String], maxLength: Int?) {
+        var table = TermTable(capacity: terms.count)
+        for (words, action) in terms { table.add(words, action) }
+        self.init(table: table, linkPolicy: linkPolicy, allowedDomains: allowedDomains, maxLength: maxLength)
+    }
+
+    init(table: TermTable, linkPolicy: LinkPolicy, allowedDomains: [String], maxLength: Int?) {
+        words = table.words
+        phrases = table.phrases
+        self.linkPolicy = linkPolicy
+        self.allowedDomains = allowedDomains.map { $0.lowercased() }
+        self.maxLength = maxLength
+        termCount = table.count
+    }
+
+    /// The compiled terms: single folded words → action (deny wins over mask when a word is listed
+    /// twice), phrases by their first folded word.
+    struct TermTable {
         var words: [String: ReviewAction] = [:]
-        words.reserveCapacity(terms.count)
         var phrases: [String: [(rest: [String], action: ReviewAction)]] = [:]
-        for (folded, action) in terms {
-            guard let first = folded.first else { continue }
+        var count = 0
+
+        init(capacity: Int) { words.reserveCapacity(capacity) }
+
+        mutating func add(_ folded: [String], _ action: ReviewAction) {
+            guard let first = folded.first else { return }
+            count += 1
             if folded.count == 1 {
                 if words.updateValue(action, forKey: first) == .deny { words[first] = .deny }
             } else {
                 phrases[first, default: []].append((Array(folded.dropFirst()), action))
             }
         }
-        self.words = words
-        self.phrases = phrases
-        self.linkPolicy = linkPolicy
-        self.allowedDomains = allowedDomains.map { $0.lowercased() }
-        self.maxLength = maxLength
-        termCount = terms.count
+
+        /// A term's words joined by single spaces (folded words have none): one String, no array, for
+        /// the usual single word.
+        mutating func add(joined folded: Folded, _ action: ReviewAction) {
+            if folded.isPhrase {
+                add(folded.text.split(separator: " ").map(String.init), action)
+            } else {
+                count += 1
+                if words.updateValue(action, forKey: folded.text) == .deny { words[folded.text] = .deny }
+            }
+        }
+    }
+
+    /// A term's folded words joined by single spaces, and whether there are several.
+    struct Folded {
+        var text: String
+        var isPhrase: Bool
     }
 
     // MARK: - Configuration
@@ -116,7 +148,14 @@ public struct ReviewRules: Sendable {
         case "mask": defaultAction = .mask
         case let other?: throw .invalidConfiguration("REVIEW_TERM_ACTION must be deny or mask (is '\(other)')")
         }
-        let terms = try lookup("REVIEW_BLOCKED_TERMS").map { text throws(InitError) in try parseTerms(text, defaultAction: defaultAction) } ?? []
+        var table = TermTable(capacity: 0)
+        if let text = lookup("REVIEW_BLOCKED_TERMS") {
+            // (At most one term per separator: the table is sized once, not grown a thousand times.)
+            var separators = 0
+            for b in Array(text.utf8) where b == 0x2C || b == 0x0A { separators += 1 }
+            table = TermTable(capacity: 1 + separators)
+            try compileTerms(text, defaultAction: defaultAction, keepTerms: false) { _, action, folded in table.add(joined: folded, action) }
+        }
         let policy: LinkPolicy
         switch lookup("REVIEW_LINK_POLICY")?.lowercased() {
         case nil, "allow": policy = .allow
@@ -145,15 +184,41 @@ public struct ReviewRules: Sendable {
             }
             maxLength = n
         }
-        return ReviewRules(folded: terms.map { ($0.words, $0.action) }, linkPolicy: policy, allowedDomains: domains, maxLength: maxLength)
+        return ReviewRules(table: table, linkPolicy: policy, allowedDomains: domains, maxLength: maxLength)
     }
 
     /// `REVIEW_BLOCKED_TERMS` in either form (see `fromEnvironment`), each term with its folded words.
     static func parseTerms(_ text: String, defaultAction: ReviewAction) throws(InitError) -> [(term: String, action: ReviewAction, words: [String])] {
+        var terms: [(term: String, action: ReviewAction, words: [String])] = []
+        try compileTerms(text, defaultAction: defaultAction, keepTerms: true) { term, action, folded in
+            terms.append((term ?? "", action, folded.text.split(separator: " ").map(String.init)))
+        }
+        return terms
+    }
+
+    /// Reads `REVIEW_BLOCKED_TERMS` (see `fromEnvironment`) and hands `body` each term, in order, checked
+    /// and folded: the term as written (only with `keepTerms`), its action, and its folded words joined by
+    /// single spaces. A thousand terms are compiled inside the cold start that IVS Chat's 200 ms include:
+    /// the list form is cut on bytes when it can be, and an ASCII term is folded from its bytes.
+    static func compileTerms(_ text: String, defaultAction: ReviewAction, keepTerms: Bool,
+                             _ body: (_ term: String?, _ action: ReviewAction, _ folded: Folded) -> Void) throws(InitError) {
         let variable = "REVIEW_BLOCKED_TERMS"
+        func noWords(_ index: Int) -> InitError {
+            .invalidConfiguration("\(variable): term \(index) has no letters or digits to match (or a word of '*' only)")
+        }
+        func tooMany(_ count: Int) -> InitError { .invalidConfiguration("\(variable) has \(count) terms; at most \(maxTerms)") }
+        /// Checks and folds a term from its characters (any text).
+        func compile(_ index: Int, _ term: String, _ action: ReviewAction) throws(InitError) {
+            // (A character is at least one byte: count characters only when the bytes could exceed the limit.)
+            guard term.utf8.count <= maxTermCharacters || term.count <= maxTermCharacters else {
+                throw .invalidConfiguration("\(variable): term \(index) is longer than \(maxTermCharacters) characters")
+            }
+            let words = foldedWords(term)
+            guard !words.isEmpty, words.allSatisfy({ $0.utf8.contains { $0 != 0x2A } }) else { throw noWords(index) }
+            body(keepTerms ? term : nil, action, Folded(text: words.joined(separator: " "), isPhrase: words.count > 1))
+        }
+
         var terms: [(term: String, action: ReviewAction)] = []
-        // Entries already folded by the list form's byte-level cut (nil: fold below), by index.
-        var folded: [(term: String, action: ReviewAction, words: [String])?] = []
         let trimmed = text.trimmingASCIIWhitespace()
         if trimmed.hasPrefix("[") {
             let value: JSONValue
@@ -179,8 +244,7 @@ public struct ReviewRules: Sendable {
                 }
             }
         } else if case let bytes = Array(trimmed.utf8), Self.bytesAreCharacters(bytes) {
-            // The same entries as below, cut from the bytes (a thousand terms are compiled inside the cold
-            // start that IVS Chat's 200 ms include).
+            // The same entries as the character-level cut below, from the bytes.
             func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
             func unspaced(_ lo: Int, _ hi: Int) -> Range<Int> {
                 var lo = lo, hi = hi
@@ -188,11 +252,8 @@ public struct ReviewRules: Sendable {
                 while hi > lo, isSpace(bytes[hi - 1]) { hi -= 1 }
                 return lo..<hi
             }
-            // An ASCII entry is folded here too, from its bytes (`foldedASCIIWords`), so the loop below
-            // does not fold it again.
+            var entries: [(range: Range<Int>, action: ReviewAction)] = []
             var start = 0
-            var scratch: [UInt8] = []
-            scratch.reserveCapacity(maxTermCharacters)
             for k in 0...bytes.count where k == bytes.count || bytes[k] == 0x2C || bytes[k] == 0x0A {
                 defer { start = k + 1 }
                 var entry = unspaced(start, k)
@@ -202,14 +263,19 @@ public struct ReviewRules: Sendable {
                     action = parsed
                     entry = unspaced(entry.lowerBound, colon)
                 }
-                let term = String(decoding: bytes[entry], as: UTF8.self)
-                if entry.count <= maxTermCharacters, bytes[entry].allSatisfy({ $0 < 0x80 }) {
-                    folded.append((term, action, foldedASCIIWords(bytes, entry, scratch: &scratch)))
-                } else {
-                    folded.append(nil)
-                }
-                terms.append((term, action))
+                entries.append((entry, action))
             }
+            guard entries.count <= maxTerms else { throw tooMany(entries.count) }
+            for (index, entry) in entries.enumerated() {
+                let ascii = entry.range.count <= maxTermCharacters && bytes[entry.range].allSatisfy { $0 < 0x80 }
+                guard ascii, let folded = foldedASCIIJoined(bytes, entry.range) else {
+                    if ascii { throw noWords(index) }
+                    try compile(index, String(decoding: bytes[entry.range], as: UTF8.self), entry.action)
+                    continue
+                }
+                body(keepTerms ? String(decoding: bytes[entry.range], as: UTF8.self) : nil, entry.action, folded)
+            }
+            return
         } else {
             for raw in trimmed.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
                 var entry = raw.trimmingASCIIWhitespace()
@@ -222,28 +288,8 @@ public struct ReviewRules: Sendable {
                 terms.append((entry, action))
             }
         }
-        guard terms.count <= maxTerms else { throw .invalidConfiguration("\(variable) has \(terms.count) terms; at most \(maxTerms)") }
-        var compiled: [(term: String, action: ReviewAction, words: [String])] = []
-        compiled.reserveCapacity(terms.count)
-        for (index, entry) in terms.enumerated() {
-            if index < folded.count, let done = folded[index] {
-                guard !done.words.isEmpty, done.words.allSatisfy({ $0.utf8.contains { $0 != 0x2A } }) else {
-                    throw .invalidConfiguration("\(variable): term \(index) has no letters or digits to match (or a word of '*' only)")
-                }
-                compiled.append(done)
-                continue
-            }
-            // (A character is at least one byte: count characters only when the bytes could exceed the limit.)
-            guard entry.term.utf8.count <= maxTermCharacters || entry.term.count <= maxTermCharacters else {
-                throw .invalidConfiguration("\(variable): term \(index) is longer than \(maxTermCharacters) characters")
-            }
-            let words = foldedWords(entry.term)
-            guard !words.isEmpty, words.allSatisfy({ $0.unicodeScalars.contains { $0 != "*" } }) else {
-                throw .invalidConfiguration("\(variable): term \(index) has no letters or digits to match (or a word of '*' only)")
-            }
-            compiled.append((entry.term, entry.action, words))
-        }
-        return compiled
+        guard terms.count <= maxTerms else { throw tooMany(terms.count) }
+        for (index, entry) in terms.enumerated() { try compile(index, entry.term, entry.action) }
     }
 
     /// Whether every `,` `:` new line, space and tab of `text` is a character of its own, so that the
@@ -432,6 +478,41 @@ public struct ReviewRules: Sendable {
         let bytes = Array(text.utf8)
         var scratch: [UInt8] = []
         return foldedASCIIWords(bytes, bytes.indices, scratch: &scratch)
+    }
+
+    /// `foldedASCIIWords(bytes, range)` joined by single spaces; nil when a word is `*` only or there is
+    /// none (a term that cannot match).
+    static func foldedASCIIJoined(_ bytes: [UInt8], _ range: Range<Int>) -> Folded? {
+        // (The result is never longer than the term: a word byte folds to one byte, a run of separators to
+        // at most one space.)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(range.count, 1)) { out -> Folded? in
+            bytes.withUnsafeBufferPointer { bytes -> Folded? in
+                var n = 0, words = 0
+                var i = range.lowerBound
+                while i < range.upperBound {
+                    guard ASCIIFold.isWord(bytes[i]) else { i += 1; continue }
+                    var end = i
+                    var hasLetter = false, hasNonStar = false
+                    while end < range.upperBound, ASCIIFold.isWord(bytes[end]) {
+                        hasLetter = hasLetter || ASCIIFold.isLetter(bytes[end])
+                        hasNonStar = hasNonStar || bytes[end] != 0x2A
+                        end += 1
+                    }
+                    guard hasNonStar else { return nil }
+                    if words > 0 { out[n] = 0x20; n += 1 }
+                    for k in i..<end {
+                        var v = bytes[k]
+                        if v >= 0x41 && v <= 0x5A { v += 32 }
+                        if hasLetter { v = UInt8(truncatingIfNeeded: leetFold(UInt32(v))) }
+                        out[n] = v
+                        n += 1
+                    }
+                    words += 1
+                    i = end
+                }
+                return words == 0 ? nil : Folded(text: String(decoding: UnsafeBufferPointer(rebasing: out[..<n]), as: UTF8.self), isPhrase: words > 1)
+            }
+        }
     }
 
     /// What `tokenize` folds the ASCII text `bytes[range]` into, from its bytes (ASCII has no format

@@ -44,6 +44,17 @@ import Testing
         #expect(throws: InitError.self) { try ReviewRules.parseTerms(text, defaultAction: .deny) }
     }
 
+    @Test func compiledFromTheEnvironmentAsFromTheTermsOneByOne() throws {
+        let text = "Bad, w0rd:mask, two words, two Words:deny, café, Äpfel:mask, 日本語, x-y z, bad:mask, $$, a*b"
+        let compiled = try ReviewRules.fromEnvironment(lookup: { $0 == "REVIEW_BLOCKED_TERMS" ? text : nil })
+        let reference = ReviewRules(terms: try ReviewRules.parseTerms(text, defaultAction: .deny).map { ($0.term, $0.action) })
+        #expect(compiled.words == reference.words)
+        #expect(compiled.termCount == reference.termCount)
+        func phrases(_ r: ReviewRules) -> [String: [String]] { r.phrases.mapValues { $0.map { $0.rest.joined(separator: " ") + ":\($0.action)" } } }
+        #expect(phrases(compiled) == phrases(reference))
+        #expect(compiled.words["bad"] == .deny)  // deny wins over a later mask
+    }
+
     @Test func asciiFoldingMatchesTokenize() {
         for text in ["Hello W0rld", "1337 h4x0r $tuff @home", "a*b**c, 123 45.6", "UPPER lower MiXeD-case_words", "   ", "", "$$$ @@ **"] {
             #expect(ReviewRules.foldedWords(text) == ReviewRules.tokenize(Array(text.unicodeScalars)).map(\.folded), "\(text)")
