@@ -373,19 +373,12 @@ struct ReviewReport {
             ["warm review, process CPU per message, rules only (no `STATE_TABLE`) (µs)",
              us(warm("A-rules")), us(warm("B-rules")), ratio(warm("A-rules"), warm("B-rules")), "A ≤ 150 µs"],
             ["the runtime alone: `test.echo` of the same request, process CPU per invocation (µs; ours)", us(Summary(r.echoCPU)), "—", "—", "—"],
-            ["the review's own CPU: rules only minus the runtime alone (medians, µs; ours)", reviewOwn.map { "\(short($0)) µs" } ?? "—", "—", "—", "—"],
             ["the protocol's floor on this machine: GET /next + POST /response on one blocking socket, no library, no log (bench/floor, C), process CPU per invocation (µs)",
              us(Summary(r.floorCPU)), "—", "—", "—"],
         ]
         return rows.enumerated().map { i, row in
             "| " + row.joined(separator: " | ") + " |" + (i == 0 ? "\n|" + String(repeating: " --- |", count: row.count) : "")
         }.joined(separator: "\n")
-    }
-
-    /// The review's own share of the warm CPU: the rules-only median less the runtime alone's.
-    private var reviewOwn: Double? {
-        let rules = warm("A-rules"), echo = Summary(results.echoCPU)
-        return rules.isEmpty || echo.isEmpty ? nil : rules.median - echo.median
     }
 
     var verdicts: [String] {
@@ -397,7 +390,7 @@ struct ReviewReport {
             verdict(!quotaA.isEmpty && quotaA.median <= 40, "cold start to the first review answered at the 128 MB CPU share: median ≤ 40 ms (\(quotaA.isEmpty ? "not measured" : short(quotaA.median) + " ms"))"),
             verdict(nA >= 20 && inA == nA, "every one of 20 cold starts at the 128 MB CPU share answered within 200 ms (\(inA) of \(nA))"),
             verdict(!warm("A-rules").isEmpty && warm("A-rules").max <= 150, "warm review ≤ 150 µs CPU per message with 1,000 terms (rules only: \(short(warm("A-rules").max)) µs at most; with the ban lookup over HTTPS: \(short(warm("A-bans").median)) µs)"),
-            "INFO  of that, the review's own CPU (rules only less the runtime alone's `test.echo`): \(reviewOwn.map { short($0) + " µs" } ?? "not measured"); the rest is the Runtime API loop (two HTTP exchanges over loopback, the log and metrics lines), whose floor here (no HTTP library, no log) is \(results.floorCPU.isEmpty ? "not measured" : short(Summary(results.floorCPU).median) + " µs")",
+            "INFO  the runtime alone (`test.echo` of the same request) costs \(Summary(results.echoCPU).isEmpty ? "—" : short(Summary(results.echoCPU).median) + " µs") per invocation, against a floor here of \(results.floorCPU.isEmpty ? "—" : short(Summary(results.floorCPU).median) + " µs") for the Runtime API's two exchanges without an HTTP library or logging (bench/floor)",
             "INFO  the peer's cold-start reviews within 200 ms at the 128 MB CPU share: \(inB) of \(nB)",
         ]
         let p = results.parity
