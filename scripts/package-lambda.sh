@@ -23,21 +23,25 @@ link=${LINK:-static}; [[ "${MIN_CURL:-1}" == 0 ]] && link=dynamic
 # Static libraries for LINK=static, in <dir>/lib, and pkg-config files in <dir>/pkgconfig that name
 # them for Package.swift's system libraries (libcurl, openssl): SwiftPM reads PKG_CONFIG_PATH first, and
 # their -L comes before the system's, so `-lcurl -lssl -lcrypto -lz -lstdc++` find the archives.
+# Each file is replaced in one step (a link or a rename), so that packagings run side by side (SAM's
+# build-<Function> targets) never see the folder half made.
 static_libraries() {
   local dir=$1 curl_a
   curl_a=$("$root/scripts/build-min-curl.sh" --static) || return 1
-  rm -rf "$dir"; mkdir -p "$dir/lib" "$dir/pkgconfig"
-  ln -s "$curl_a" "$dir/lib/libcurl.a"
+  mkdir -p "$dir/lib" "$dir/pkgconfig"
+  ln -sfn "$curl_a" "$dir/lib/libcurl.a"
   local name path
   for name in libssl.a libcrypto.a libz.a libstdc++.a; do
     path=$(g++ -print-file-name="$name")
     [[ $path == /* && -f $path ]] || { echo "package-lambda: no static $name (libssl-dev, zlib1g-dev, libstdc++-12-dev)" >&2; return 1; }
-    ln -s "$path" "$dir/lib/$name"
+    ln -sfn "$path" "$dir/lib/$name"
   done
   printf 'Name: libcurl\nDescription: minimal libcurl, static\nVersion: %s\nLibs: -L%s -lcurl -lssl -lcrypto -lz\nCflags:\n' \
-    "$(pkg-config --modversion libcurl)" "$dir/lib" > "$dir/pkgconfig/libcurl.pc"
+    "$(pkg-config --modversion libcurl)" "$dir/lib" > "$dir/pkgconfig/libcurl.pc.$$"
   printf 'Name: OpenSSL\nDescription: libssl and libcrypto, static\nVersion: %s\nLibs: -L%s -lssl -lcrypto\nCflags:\n' \
-    "$(pkg-config --modversion openssl)" "$dir/lib" > "$dir/pkgconfig/openssl.pc"
+    "$(pkg-config --modversion openssl)" "$dir/lib" > "$dir/pkgconfig/openssl.pc.$$"
+  mv -f "$dir/pkgconfig/libcurl.pc.$$" "$dir/pkgconfig/libcurl.pc"
+  mv -f "$dir/pkgconfig/openssl.pc.$$" "$dir/pkgconfig/openssl.pc"
 }
 
 # 1. Build, Swift stdlib linked statically. One Swift build at a time on this machine: flock on
