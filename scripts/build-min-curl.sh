@@ -13,6 +13,10 @@ ver=$(dpkg-query -W -f='${Version}' libcurl4)
 cache=${CURL_MIN_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/ivs-chat-events/curl-min-$ver}
 lib=$cache/lib/libcurl.so.4
 [[ ${1:-} == --static ]] && wanted=$cache/lib/libcurl.a || wanted=$lib
+# One build at a time per version (packagings side by side): the second waits, then finds it made.
+mkdir -p "$(dirname "$cache")"
+exec 9>"$cache.lock"
+flock 9
 [[ -f $lib && -f $cache/lib/libcurl.a ]] && { echo "$wanted"; exit 0; }
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT

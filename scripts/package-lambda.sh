@@ -19,6 +19,7 @@ out=${1:?usage: package-lambda.sh <artifacts-dir>}
 root=$(cd "$(dirname "$0")/.." && pwd)
 task_root=${TASK_ROOT:-/var/task}
 link=${LINK:-static}; [[ "${MIN_CURL:-1}" == 0 ]] && link=dynamic
+curl_failed=0  # set when the minimal libcurl cannot be built: step 3 does not try again
 
 # Static libraries for LINK=static, in <dir>/lib, and pkg-config files in <dir>/pkgconfig that name
 # them for Package.swift's system libraries (libcurl, openssl): SwiftPM reads PKG_CONFIG_PATH first, and
@@ -27,7 +28,7 @@ link=${LINK:-static}; [[ "${MIN_CURL:-1}" == 0 ]] && link=dynamic
 # build-<Function> targets) never see the folder half made.
 static_libraries() {
   local dir=$1 curl_a
-  curl_a=$("$root/scripts/build-min-curl.sh" --static) || return 1
+  curl_a=$("$root/scripts/build-min-curl.sh" --static) || { curl_failed=1; return 1; }
   mkdir -p "$dir/lib" "$dir/pkgconfig"
   ln -sfn "$curl_a" "$dir/lib/libcurl.a"
   local name path
@@ -52,7 +53,7 @@ if [[ "${SKIP_SWIFT_BUILD:-0}" != 1 ]]; then
   scratch="$root/.build-release"
   if [[ $link == static ]]; then
     if static_libraries "$scratch/static-link"; then
-      export PKG_CONFIG_PATH="$scratch/static-link/pkgconfig"
+      export PKG_CONFIG_PATH="$scratch/static-link/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
     else
       echo "package-lambda: WARNING: static libraries unavailable; linking libcurl/OpenSSL/libstdc++ dynamically" >&2
       link=dynamic
@@ -63,8 +64,9 @@ if [[ "${SKIP_SWIFT_BUILD:-0}" != 1 ]]; then
   flags+=(${SWIFT_BUILD_FLAGS:-})
   "${lock[@]}" swift build "${flags[@]}"
   bin="$("${lock[@]}" swift build "${flags[@]}" --show-bin-path)/bootstrap"
-  if [[ $link == static ]] && readelf -d "$bin" | grep -Eq 'NEEDED.*(libcurl|libssl|libcrypto|libstdc)'; then
-    echo "package-lambda: LINK=static, but $bin still needs:" >&2; readelf -d "$bin" | grep NEEDED >&2; exit 1
+  needed=$(readelf -d "$bin" | grep NEEDED || true)
+  if [[ $link == static && $needed =~ libcurl|libssl|libcrypto|libstdc ]]; then
+    echo "package-lambda: LINK=static, but $bin still needs:" >&2; echo "$needed" >&2; exit 1
   fi
 else
   bin=${BOOTSTRAP_BIN:?set BOOTSTRAP_BIN with SKIP_SWIFT_BUILD=1}
@@ -81,8 +83,8 @@ strip --strip-all "$out/bootstrap"
 # 3. A binary that loads libcurl (LINK=dynamic, or a prebuilt one): the minimal HTTP(S)-only build of
 #    Debian's same version (scripts/build-min-curl.sh) instead of Debian's, whose LDAP/RTMP/SSH/Kerberos/IDN
 #    stack doubles the zip. MIN_CURL=0: Debian's.
-if [[ "${MIN_CURL:-1}" != 0 ]] && readelf -d "$out/bootstrap" | grep -q 'NEEDED.*libcurl'; then
-  if curl_lib=$("$root/scripts/build-min-curl.sh"); then
+if [[ "${MIN_CURL:-1}" != 0 && $(readelf -d "$out/bootstrap") == *"[libcurl.so"* ]]; then
+  if [[ $curl_failed == 0 ]] && curl_lib=$("$root/scripts/build-min-curl.sh"); then
     install -m 0755 "$curl_lib" "$out/lib/libcurl.so.4"
     strip --strip-unneeded "$out/lib/libcurl.so.4"
   else

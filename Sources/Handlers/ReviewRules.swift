@@ -105,8 +105,8 @@ public struct ReviewRules: Sendable {
         init(capacity: Int) { words.reserveCapacity(capacity) }
 
         mutating func add(_ folded: [String], _ action: ReviewAction) {
-            guard let first = folded.first else { return }
             count += 1
+            guard let first = folded.first else { return }
             if folded.count == 1 {
                 if words.updateValue(action, forKey: first) == .deny { words[first] = .deny }
             } else {
@@ -118,7 +118,7 @@ public struct ReviewRules: Sendable {
         /// the usual single word.
         mutating func add(joined folded: Folded, _ action: ReviewAction) {
             if folded.isPhrase {
-                add(folded.text.split(separator: " ").map(String.init), action)
+                add(folded.words, action)
             } else {
                 count += 1
                 if words.updateValue(action, forKey: folded.text) == .deny { words[folded.text] = .deny }
@@ -130,6 +130,10 @@ public struct ReviewRules: Sendable {
     struct Folded {
         var text: String
         var isPhrase: Bool
+
+        /// The words again. Cut on the space's byte: a word may begin with a scalar that would join a
+        /// space before it into one character (U+FF9E, Thai SARA AM…), so a cut on characters could miss it.
+        var words: [String] { text.utf8.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) } }
     }
 
     // MARK: - Configuration
@@ -191,7 +195,7 @@ public struct ReviewRules: Sendable {
     static func parseTerms(_ text: String, defaultAction: ReviewAction) throws(InitError) -> [(term: String, action: ReviewAction, words: [String])] {
         var terms: [(term: String, action: ReviewAction, words: [String])] = []
         try compileTerms(text, defaultAction: defaultAction, keepTerms: true) { term, action, folded in
-            terms.append((term ?? "", action, folded.text.split(separator: " ").map(String.init)))
+            terms.append((term ?? "", action, folded.words))
         }
         return terms
     }

@@ -30,6 +30,7 @@ import Testing
         "日本語:mask,emoji 🎉,👍🏽ok:deny, ok",
         "a:DENY,b:Mask, c:MAS\u{212A}, d:mäsk, e:deny:mask,f:, g : mask , 12",  // KELVIN SIGN lower-cases to k
         String(repeating: "x", count: 100) + ":mask",
+        "a \u{FF9E}, \u{0E01} \u{0E33}:mask",  // a word whose first scalar joins the space before it into one character
     ])
     func listFormMatchesTheCharacterLevelCut(_ text: String) throws {
         let fast = try ReviewRules.parseTerms(text, defaultAction: .deny)

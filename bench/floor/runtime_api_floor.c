@@ -81,6 +81,7 @@ int main(void) {
         n = snprintf(request, sizeof request,
                      "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: %s\r\nContent-Length: %zu\r\n\r\n",
                      id, api, length);
+        if ((size_t)n + length > sizeof request) return 1;
         memcpy(request + n, buf + at, length);
         send_all(fd, request, (size_t)n + length);
         read_response(fd, &length, NULL, 0);
