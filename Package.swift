@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(name: "local-invoke", dependencies: ["LocalHarness"]),
         .executableTarget(name: "local-viewer", dependencies: ["LocalHarness"]),
         // Benchmarks live in one place, bench/: the runner (this target), the Python peer, the plot.
-        .executableTarget(name: "bench", dependencies: ["LocalHarness", "AWSCore", "JSON"], path: "bench/runner"),
+        .executableTarget(name: "bench", dependencies: ["LocalHarness", "AWSCore", "JSON", "Handlers", "Essentials"], path: "bench/runner"),
         .executableTarget(name: "crowd", dependencies: ["LocalHarness"]),
 
         .testTarget(name: "UnitTests",

@@ -1,6 +1,8 @@
 import Foundation
 import JSON
 import LocalHarness
+import Handlers
+import Essentials
 
 // The message review benchmark (issue 19, item 7): `_HANDLER=messageReview` (A) against the Python peer
 // reviewer `bench/peer/message_review.py` (B, awslambdaric + boto3, the same rules), with 1,000 blocked
@@ -133,6 +135,8 @@ struct ReviewResults {
     var echoCPU: [Double] = []
     /// The protocol's floor: bench/floor/runtime_api_floor.c's process CPU per invocation (µs), same request.
     var floorCPU: [Double] = []
+    /// The review handler alone, in the bench's own process (`ReviewBench.handlerCPU`): thread CPU per review (µs).
+    var handlerCPU: [Double] = []
     /// Peer answers identical to ours, over the warm runs' messages.
     var parity = (same: 0, compared: 0, firstDifference: "")
 }
@@ -238,6 +242,7 @@ enum ReviewBench {
         }
         let echo = try (0..<3).map { _ in try bench.warm(ours, handler: "test.echo", event: ReviewWorkload.event(0, sequence: 0), warmup: 500, count: 3_000).cpuMicrosecondsPerInvocation }
         line("the runtime alone (test.echo), CPU per invocation", echo, "µs")
+        line("the review handler alone, in process, thread CPU per review", try (0..<3).map { _ in try handlerCPU() }, "µs")
         if let floor = RuntimeAPIFloor.build(root: BuildProducts.packageRoot, log: log) {
             let cpu = try (0..<3).map { _ in try bench.warm(floor, handler: "test.echo", event: ReviewWorkload.event(0, sequence: 0), warmup: 500, count: 3_000).cpuMicrosecondsPerInvocation }
             line("the protocol's floor (bench/floor, C, raw socket), CPU per invocation", cpu, "µs")
@@ -308,6 +313,8 @@ enum ReviewBench {
             results.echoCPU.append(try bench.warm(ours, handler: "test.echo", event: ReviewWorkload.event(0, sequence: 0),
                                                   warmup: s.warmup, count: s.warmCount).cpuMicrosecondsPerInvocation)
         }
+        log("review: the review handler alone, in process: 3 × 20,000 reviews")
+        results.handlerCPU = try (0..<3).map { _ in try handlerCPU() }
         if let floor = RuntimeAPIFloor.build(root: BuildProducts.packageRoot, log: log) {
             log("review: the protocol's floor (bench/floor/runtime_api_floor.c): \(s.warmup) + \(s.warmCount) invocations")
             for _ in 1...s.warmRounds {
@@ -316,6 +323,32 @@ enum ReviewBench {
             }
         }
         return results
+    }
+}
+
+extension ReviewBench {
+    /// The review handler alone, in this process, rules only: the workload's messages through
+    /// `MessageReviewHandler.review` and the answer serialised, its log line formatted but not written;
+    /// thread CPU per review (µs) over `count` reviews after 1,000 untimed. No Runtime API, no process.
+    static func handlerCPU(count: Int = 20_000) throws -> Double {
+        let environment = ReviewWorkload.environment(banLookup: false)
+        let handler = MessageReviewHandler(rules: try ReviewRules.fromEnvironment(lookup: { environment[$0] }))
+        let payloads = (0..<ReviewWorkload.messages.count).map { ReviewWorkload.event($0, sequence: $0) }
+        let sink = Log.sink
+        Log.sink = { _ in }
+        defer { Log.sink = sink }
+        func threadNanoseconds() -> UInt64 {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+        }
+        var bytes = 0
+        for i in 0..<1_000 { bytes &+= handler.review(payloads[i % payloads.count], deadline: .max).serialized().count }
+        let start = threadNanoseconds()
+        for i in 0..<count { bytes &+= handler.review(payloads[i % payloads.count], deadline: .max).serialized().count }
+        let elapsed = threadNanoseconds() - start
+        guard bytes > 0 else { throw BenchError("the in-process reviews answered nothing") }
+        return Double(elapsed) / 1e3 / Double(count)
     }
 }
 
@@ -376,6 +409,8 @@ struct ReviewReport {
             ["warm review, process CPU per message, rules only (no `STATE_TABLE`) (µs)",
              us(warm("A-rules")), us(warm("B-rules")), ratio(warm("A-rules"), warm("B-rules")), "A ≤ 150 µs"],
             ["the runtime alone: `test.echo` of the same request, process CPU per invocation (µs; ours)", us(Summary(r.echoCPU)), "—", "—", "—"],
+            ["the review handler alone, in the bench's process (rules only: parse, rules, answer serialised, log line formatted; no Runtime API): thread CPU per review (µs, 3 × 20,000)",
+             us(Summary(r.handlerCPU)), "—", "—", "—"],
             ["the protocol's floor on this machine: GET /next + POST /response on one blocking socket, no library, no log (bench/floor, C), process CPU per invocation (µs)",
              us(Summary(r.floorCPU)), "—", "—", "—"],
         ]
@@ -393,6 +428,7 @@ struct ReviewReport {
             verdict(!quotaA.isEmpty && quotaA.median <= 40, "cold start to the first review answered at the 128 MB CPU share: median ≤ 40 ms (\(quotaA.isEmpty ? "not measured" : short(quotaA.median) + " ms"))"),
             verdict(nA >= 20 && inA == nA, "every one of 20 cold starts at the 128 MB CPU share answered within 200 ms (\(inA) of \(nA))"),
             verdict(!warm("A-rules").isEmpty && warm("A-rules").max <= 150, "warm review ≤ 150 µs CPU per message with 1,000 terms (rules only: \(short(warm("A-rules").max)) µs at most; with the ban lookup over HTTPS: \(short(warm("A-bans").median)) µs)"),
+            "INFO  the review handler alone (in process, no Runtime API): \(Summary(results.handlerCPU).isEmpty ? "not measured" : short(Summary(results.handlerCPU).median) + " µs") per review with 1,000 terms",
             "INFO  the runtime alone (`test.echo` of the same request) costs \(Summary(results.echoCPU).isEmpty ? "—" : short(Summary(results.echoCPU).median) + " µs") per invocation, against a floor here of \(results.floorCPU.isEmpty ? "—" : short(Summary(results.floorCPU).median) + " µs") for the Runtime API's two exchanges without an HTTP library or logging (bench/floor)",
             "INFO  the peer's cold-start reviews within 200 ms at the 128 MB CPU share: \(inB) of \(nB)",
         ]
