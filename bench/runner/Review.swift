@@ -124,6 +124,10 @@ struct ReviewResults {
     var quotaNote = ""
     /// Cold reviews at the 128 MB share whose ban lookup gave up (answered by the rules alone), by runtime.
     var lookupsGivenUp: [String: Int] = [:]
+    /// Ours at the 256 MB share (the template's default `ReviewMemorySize`): cold reviews, and how many
+    /// ban lookups gave up.
+    var quota256: [ColdSample] = []
+    var lookupsGivenUp256 = 0
     /// Reference, ours: a cold Stream Start over HTTPS (built-in roots), not throttled and at the share,
     /// alternating with the reviews: what the same runtime needs for one signed HTTPS call and no rules.
     var streamStartPlain: [ColdSample] = []
@@ -236,6 +240,11 @@ enum ReviewBench {
             line("cold review at the 128 MB share, start → first answer", shared.map(\.sample.firstAnsweredMs), "ms")
             print("ban lookups that gave up at the 128 MB share: \(shared.filter { !$0.lookedUp }.count) of \(shared.count)")
         }
+        if case let .success(quota) = CPUQuota.make(percent: 256.0 / 1769.0 * 100, name: "ivs-chat-events-bench-256") {
+            let shared = try (0..<10).map { _ in Thread.sleep(forTimeInterval: 0.25); return try bench.coldReviewAllowingGiveUp(ours, quota: quota) }
+            line("cold review at the 256 MB share, start → first answer", shared.map(\.sample.firstAnsweredMs), "ms")
+            print("ban lookups that gave up at the 256 MB share: \(shared.filter { !$0.lookedUp }.count) of \(shared.count)")
+        }
         for banLookup in [false, true] {
             let cpu = try (0..<3).map { _ in try bench.warmReview(ours, banLookup: banLookup, warmup: 500, count: 3_000).cpuMicroseconds }
             line("warm review CPU per message, " + (banLookup ? "rules + ban lookup" : "rules only"), cpu, "µs")
@@ -288,6 +297,15 @@ enum ReviewBench {
         case let .failure(why):
             results.quotaNote = "not measured: \(why)"
             log("review: 128 MB CPU share \(results.quotaNote)")
+        }
+        if case let .success(quota) = CPUQuota.make(percent: 256.0 / 1769.0 * 100, name: "ivs-chat-events-bench-256") {
+            log("review: cold starts of ours at the 256 MB CPU share: \(s.quotaRuns) runs")
+            for _ in 1...s.quotaRuns {
+                Thread.sleep(forTimeInterval: 0.25)
+                let (sample, lookedUp) = try bench.coldReviewAllowingGiveUp(ours, quota: quota)
+                results.quota256.append(sample)
+                if !lookedUp { results.lookupsGivenUp256 += 1 }
+            }
         }
         results.warmCount = s.warmCount
         var reference: [String] = []
@@ -401,6 +419,8 @@ struct ReviewReport {
              "\(ms(Summary(r.streamStartPlain.map(\.firstAnsweredMs)))) / \(ms(Summary(r.streamStartPlain.map(\.cpuMs)))) / \(ms(Summary(r.streamStartQuota.map(\.firstAnsweredMs))))",
              "—", "—", "—"],
             ["cold-start reviews answered within 200 ms at the 128 MB CPU share", share(within200(r.quota["A"])), share(within200(r.quota["B"])), "—", "A: every one of 20"],
+            ["ours at the 256 MB CPU share (14.5 % of one core; the template's default `ReviewMemorySize`): cold start → first review answered (ms, \(r.quota256.count) runs); ban lookups that gave up",
+             r.quota256.isEmpty ? "—" : "\(ms(Summary(r.quota256.map(\.firstAnsweredMs)))); \(r.lookupsGivenUp256) of \(r.quota256.count)", "—", "—", "—"],
             ["cold-start reviews answered within 200 ms, not throttled", share(within200(r.plain["A"])), share(within200(r.plain["B"])), "—", "—"],
             ["cold-start reviews at the 128 MB CPU share whose ban lookup gave up (`REVIEW_BAN_LOOKUP_MS` = 120: judged by the rules alone)",
              "\(r.lookupsGivenUp["A"] ?? 0) of \(summary(r.quota["A"]).count)", "\(r.lookupsGivenUp["B"] ?? 0) of \(summary(r.quota["B"]).count)", "—", "—"],
