@@ -104,6 +104,8 @@ public struct ReviewRules: Sendable {
 
         init(capacity: Int) { words.reserveCapacity(capacity) }
 
+        mutating func reserve(_ capacity: Int) { words.reserveCapacity(capacity) }
+
         mutating func add(_ folded: [String], _ action: ReviewAction) {
             count += 1
             guard let first = folded.first else { return }
@@ -154,11 +156,10 @@ public struct ReviewRules: Sendable {
         }
         var table = TermTable(capacity: 0)
         if let text = lookup("REVIEW_BLOCKED_TERMS") {
-            // (At most one term per separator: the table is sized once, not grown a thousand times.)
-            var separators = 0
-            for b in Array(text.utf8) where b == 0x2C || b == 0x0A { separators += 1 }
-            table = TermTable(capacity: 1 + separators)
-            try compileTerms(text, defaultAction: defaultAction, keepTerms: false) { _, action, folded in table.add(joined: folded, action) }
+            // (Sized once for the terms, not grown a thousand times.)
+            try compileTerms(text, defaultAction: defaultAction, keepTerms: false, expecting: { table.reserve($0) }) { _, action, folded in
+                table.add(joined: folded, action)
+            }
         }
         let policy: LinkPolicy
         switch lookup("REVIEW_LINK_POLICY")?.lowercased() {
@@ -202,9 +203,10 @@ public struct ReviewRules: Sendable {
 
     /// Reads `REVIEW_BLOCKED_TERMS` (see `fromEnvironment`) and hands `body` each term, in order, checked
     /// and folded: the term as written (only with `keepTerms`), its action, and its folded words joined by
-    /// single spaces. A thousand terms are compiled inside the cold start that IVS Chat's 200 ms include:
-    /// the list form is cut on bytes when it can be, and an ASCII term is folded from its bytes.
-    static func compileTerms(_ text: String, defaultAction: ReviewAction, keepTerms: Bool,
+    /// single spaces; `expecting` gets the number of terms first. A thousand terms are compiled inside the
+    /// cold start that IVS Chat's 200 ms include: the list form is cut on bytes when it can be, and an
+    /// ASCII term is folded from its bytes.
+    static func compileTerms(_ text: String, defaultAction: ReviewAction, keepTerms: Bool, expecting: (Int) -> Void = { _ in },
                              _ body: (_ term: String?, _ action: ReviewAction, _ folded: Folded) -> Void) throws(InitError) {
         let variable = "REVIEW_BLOCKED_TERMS"
         func noWords(_ index: Int) -> InitError {
@@ -270,30 +272,41 @@ public struct ReviewRules: Sendable {
                 entries.append((entry, action))
             }
             guard entries.count <= maxTerms else { throw tooMany(entries.count) }
+            expecting(entries.count)
             for (index, entry) in entries.enumerated() {
-                let ascii = entry.range.count <= maxTermCharacters && bytes[entry.range].allSatisfy { $0 < 0x80 }
-                guard ascii, let folded = foldedASCIIJoined(bytes, entry.range) else {
-                    if ascii { throw noWords(index) }
+                guard entry.range.count <= maxTermCharacters, bytes[entry.range].allSatisfy({ $0 < 0x80 }) else {
                     try compile(index, String(decoding: bytes[entry.range], as: UTF8.self), entry.action)
                     continue
                 }
-                body(keepTerms ? String(decoding: bytes[entry.range], as: UTF8.self) : nil, entry.action, folded)
+                let folded = foldedASCII(bytes, entry.range)
+                guard folded.words > 0, folded.matchable else { throw noWords(index) }
+                body(keepTerms ? String(decoding: bytes[entry.range], as: UTF8.self) : nil, entry.action,
+                     Folded(text: folded.text, isPhrase: folded.words > 1))
             }
             return
         } else {
-            for raw in trimmed.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
-                var entry = raw.trimmingASCIIWhitespace()
-                if entry.isEmpty { continue }
-                var action = defaultAction
-                if let colon = entry.lastIndex(of: ":"), let parsed = ReviewAction(rawValue: entry[entry.index(after: colon)...].lowercased()) {
-                    action = parsed
-                    entry = String(entry[..<colon]).trimmingASCIIWhitespace()
-                }
-                terms.append((entry, action))
-            }
+            terms = listEntries(trimmed, defaultAction: defaultAction)
         }
         guard terms.count <= maxTerms else { throw tooMany(terms.count) }
+        expecting(terms.count)
         for (index, entry) in terms.enumerated() { try compile(index, entry.term, entry.action) }
+    }
+
+    /// The list form's entries cut on characters (any text; the byte-level cut in `compileTerms` gives the
+    /// same when `bytesAreCharacters`): split on `,` and new lines, trimmed, an action after the last `:`.
+    static func listEntries(_ trimmed: String, defaultAction: ReviewAction) -> [(term: String, action: ReviewAction)] {
+        var terms: [(term: String, action: ReviewAction)] = []
+        for raw in trimmed.split(whereSeparator: { $0 == "," || $0 == "\n" }) {
+            var entry = raw.trimmingASCIIWhitespace()
+            if entry.isEmpty { continue }
+            var action = defaultAction
+            if let colon = entry.lastIndex(of: ":"), let parsed = ReviewAction(rawValue: entry[entry.index(after: colon)...].lowercased()) {
+                action = parsed
+                entry = String(entry[..<colon]).trimmingASCIIWhitespace()
+            }
+            terms.append((entry, action))
+        }
+        return terms
     }
 
     /// Whether every `,` `:` new line, space and tab of `text` is a character of its own, so that the
@@ -301,8 +314,6 @@ public struct ReviewRules: Sendable {
     /// (CR LF), when an extending scalar follows it (a combining mark, ZWJ…: all non-ASCII), or when a
     /// Prepend scalar precedes it (all at U+0600 or above); anything else is a boundary on both sides.
     /// On UTF-8 bytes: a scalar at U+0600 or above is one whose lead byte is 0xD8 or above.
-    static func bytesAreCharacters(_ text: String) -> Bool { bytesAreCharacters(Array(text.utf8)) }
-
     static func bytesAreCharacters(_ bytes: [UInt8]) -> Bool {
         var previousLead: UInt8 = 0
         var afterStructural = false
@@ -458,12 +469,7 @@ public struct ReviewRules: Sendable {
             if scalars[i..<end].allSatisfy({ $0.value < 0x80 }) {
                 // An ASCII word: what `fold` gives for each scalar, built from bytes.
                 scratch.removeAll(keepingCapacity: true)
-                for k in i..<end {
-                    var v = scalars[k].value
-                    if v >= 0x41 && v <= 0x5A { v += 32 }
-                    if hasLetter { v = leetFold(v) }
-                    scratch.append(UInt8(v))
-                }
+                for k in i..<end { scratch.append(ASCIIFold.fold(UInt8(scalars[k].value), leet: hasLetter)) }
                 tokens.append(Token(range: i..<end, folded: String(decoding: scratch, as: UTF8.self)))
                 i = end
                 continue
@@ -480,18 +486,20 @@ public struct ReviewRules: Sendable {
     static func foldedWords(_ text: String) -> [String] {
         guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return tokenize(Array(text.unicodeScalars)).map(\.folded) }
         let bytes = Array(text.utf8)
-        var scratch: [UInt8] = []
-        return foldedASCIIWords(bytes, bytes.indices, scratch: &scratch)
+        let folded = foldedASCII(bytes, bytes.indices)
+        return Folded(text: folded.text, isPhrase: folded.words > 1).words
     }
 
-    /// `foldedASCIIWords(bytes, range)` joined by single spaces; nil when a word is `*` only or there is
-    /// none (a term that cannot match).
-    static func foldedASCIIJoined(_ bytes: [UInt8], _ range: Range<Int>) -> Folded? {
-        // (The result is never longer than the term: a word byte folds to one byte, a run of separators to
+    /// What `tokenize` folds the ASCII text `bytes[range]` into, from its bytes (ASCII has no format
+    /// characters, marks or look-alikes: a word is a run of word bytes, folded to lower case, and leet when
+    /// it has a letter): the words joined by single spaces, how many there are, and whether every one has
+    /// a byte other than `*` (a term can match).
+    static func foldedASCII(_ bytes: [UInt8], _ range: Range<Int>) -> (text: String, words: Int, matchable: Bool) {
+        // (The result is never longer than the text: a word byte folds to one byte, a run of separators to
         // at most one space.)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(range.count, 1)) { out -> Folded? in
-            bytes.withUnsafeBufferPointer { bytes -> Folded? in
-                var n = 0, words = 0
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(range.count, 1)) { out in
+            bytes.withUnsafeBufferPointer { bytes in
+                var n = 0, words = 0, matchable = true
                 var i = range.lowerBound
                 while i < range.upperBound {
                     guard ASCIIFold.isWord(bytes[i]) else { i += 1; continue }
@@ -502,43 +510,18 @@ public struct ReviewRules: Sendable {
                         hasNonStar = hasNonStar || bytes[end] != 0x2A
                         end += 1
                     }
-                    guard hasNonStar else { return nil }
                     if words > 0 { out[n] = 0x20; n += 1 }
                     for k in i..<end {
-                        var v = bytes[k]
-                        if v >= 0x41 && v <= 0x5A { v += 32 }
-                        if hasLetter { v = UInt8(truncatingIfNeeded: leetFold(UInt32(v))) }
-                        out[n] = v
+                        out[n] = ASCIIFold.fold(bytes[k], leet: hasLetter)
                         n += 1
                     }
                     words += 1
+                    matchable = matchable && hasNonStar
                     i = end
                 }
-                return words == 0 ? nil : Folded(text: String(decoding: UnsafeBufferPointer(rebasing: out[..<n]), as: UTF8.self), isPhrase: words > 1)
+                return (String(decoding: UnsafeBufferPointer(rebasing: out[..<n]), as: UTF8.self), words, matchable)
             }
         }
-    }
-
-    /// What `tokenize` folds the ASCII text `bytes[range]` into, from its bytes (ASCII has no format
-    /// characters, marks or look-alikes: a word is a run of word bytes, folded to lower case, and leet
-    /// when it has a letter). `scratch`: a buffer to fold each word in, reused across calls.
-    static func foldedASCIIWords(_ bytes: [UInt8], _ range: Range<Int>, scratch: inout [UInt8]) -> [String] {
-        var words: [String] = []
-        bytes.withUnsafeBufferPointer { bytes in
-            var i = range.lowerBound
-            while i < range.upperBound {
-                guard ASCIIFold.isWord(bytes[i]) else { i += 1; continue }
-                var end = i
-                var hasLetter = false
-                while end < range.upperBound, ASCIIFold.isWord(bytes[end]) {
-                    hasLetter = hasLetter || ASCIIFold.isLetter(bytes[end])
-                    end += 1
-                }
-                words.append(ASCIIFold.word(bytes, i..<end, leet: hasLetter, scratch: &scratch))
-                i = end
-            }
-        }
-        return words
     }
 
     static func isMark(_ s: Unicode.Scalar) -> Bool {
@@ -688,16 +671,10 @@ public struct ReviewRules: Sendable {
     enum ASCIIFold {
         static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
         static func isWord(_ b: UInt8) -> Bool { isLetter(b) || (b >= 0x30 && b <= 0x39) || b == 0x2A || b == 0x40 || b == 0x24 }
-        /// `bytes[range]` (word bytes) lower-cased, and leet-folded when `leet`, as a String.
-        static func word(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, leet: Bool, scratch: inout [UInt8]) -> String {
-            scratch.removeAll(keepingCapacity: true)
-            for k in range {
-                var v = bytes[k]
-                if v >= 0x41 && v <= 0x5A { v += 32 }
-                if leet { v = UInt8(truncatingIfNeeded: leetFold(UInt32(v))) }
-                scratch.append(v)
-            }
-            return String(decoding: scratch, as: UTF8.self)
+        /// A word byte lower-cased, and leet-folded when `leet`.
+        static func fold(_ b: UInt8, leet: Bool) -> UInt8 {
+            let lower = b >= 0x41 && b <= 0x5A ? b + 32 : b
+            return leet ? UInt8(truncatingIfNeeded: leetFold(UInt32(lower))) : lower
         }
     }
 
